@@ -1,0 +1,1 @@
+"""Containers: specs, lifecycle state machine, supervision, over engine.runtime."""

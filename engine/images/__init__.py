@@ -1,0 +1,1 @@
+"""The image graph: content store, layer store (by chain ID), image records."""

@@ -1,0 +1,1 @@
+"""Network driver: bridges, veth pairs, IPAM, published ports (pyroute2)."""

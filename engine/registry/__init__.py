@@ -1,0 +1,1 @@
+"""Distribution protocol client: references, auth, manifests, blobs, tags, catalog."""

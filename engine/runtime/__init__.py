@@ -1,0 +1,1 @@
+"""Exec driver and libcontainer: launcher, shim, container init, cgroups, capabilities, seccomp."""

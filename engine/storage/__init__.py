@@ -1,0 +1,1 @@
+"""Graph drivers: overlay mounts of layer stacks, and a vfs (copy) fallback."""

@@ -1,0 +1,1 @@
+"""Wharf's console: a Textual app over engine.client."""
