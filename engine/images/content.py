@@ -1,0 +1,356 @@
+"""The content store: blobs by digest, visible only after their digest is verified.
+
+A download goes through an :class:`Ingest`: ``content/ingest/<hex>/data`` grows
+as chunks arrive; :meth:`Ingest.commit` checks size and sha256, fsyncs and
+renames it to ``content/blobs/sha256/<hex>``. A partial ingest survives a crash
+(even SIGKILL) and a later :meth:`ContentStore.ingest` reopens it at its current
+:attr:`Ingest.offset`, so the download resumes with an HTTP ``Range`` request.
+
+Example (what a pull does)::
+
+    with store.ingest(digest, size) as ing:
+        if not ing.committed:
+            for chunk in fetch(blob_url, start=ing.offset):
+                ing.write(chunk)
+            ing.commit()
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from engine.errors import DigestMismatch, InvalidArgument, NotFound, SizeMismatch, StorageError
+from engine.state import atomic_write_json, fsync_dir, read_json
+
+_DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+
+
+def digest_hex(digest: str) -> str:
+    """The hex part of a ``sha256:<64 hex>`` digest.
+
+    Raises:
+        InvalidArgument: not a sha256 digest in canonical form.
+    """
+    match = _DIGEST.match(digest)
+    if match is None:
+        raise InvalidArgument(f"invalid digest {digest!r}: want sha256:<64 lowercase hex>")
+    return match.group(1)
+
+
+def sha256_digest(data: bytes) -> str:
+    """``sha256:<hex>`` of ``data``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """One verified blob.
+
+    Attributes:
+        digest: ``sha256:<hex>``.
+        size: its length in bytes.
+    """
+
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class IngestInfo:
+    """One partial download.
+
+    Attributes:
+        digest: what it is expected to hash to.
+        offset: bytes already on disk.
+        expected_size: the descriptor's size, or ``None`` when unknown.
+    """
+
+    digest: str
+    offset: int
+    expected_size: int | None
+
+
+class Ingest:
+    """A blob being written; obtain with :meth:`ContentStore.ingest`.
+
+    Use as a context manager: leaving it (normally or by an exception) closes
+    the file and keeps what was written for a resume; call :meth:`commit`
+    first to make the blob visible, or :meth:`abort` to discard it.
+    """
+
+    def __init__(self, store: ContentStore, digest: str, expected_size: int | None,
+                 wait: bool) -> None:
+        self.store = store
+        self.digest = digest
+        """The digest the content must hash to."""
+        self.expected_size = expected_size
+        """The size the content must have, or ``None`` when unknown."""
+        self._hex = digest_hex(digest)
+        self._dir = store.ingest_root / self._hex
+        self._fd: int | None = None
+        self._hash = hashlib.sha256()
+        self.offset = 0
+        """Bytes written so far (including those of earlier, interrupted attempts)."""
+        self.committed = False
+        """Whether the blob is in the store (already there, or committed by this ingest)."""
+        self._open(wait)
+
+    def _open(self, wait: bool) -> None:
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._dir / "data", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StorageError(f"cannot open ingest for {self.digest}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError as exc:
+            os.close(fd)
+            raise StorageError(f"{self.digest} is being downloaded by someone else") from exc
+        self._fd = fd
+        if self.store.has(self.digest):
+            self.committed = True
+            self.offset = self.store.size(self.digest)
+            self.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+            return
+        meta = read_json(self._dir / "meta.json", {}) or {}
+        if meta.get("expected_size") not in (None, self.expected_size):
+            os.ftruncate(fd, 0)  # a different descriptor: start again
+        if self.expected_size is not None and os.fstat(fd).st_size > self.expected_size:
+            os.ftruncate(fd, 0)
+        atomic_write_json(self._dir / "meta.json",
+                          {"digest": self.digest, "expected_size": self.expected_size})
+        self._rehash()
+
+    def _rehash(self) -> None:
+        """Hash what earlier attempts wrote, so the digest covers the whole blob."""
+        assert self._fd is not None
+        self._hash = hashlib.sha256()
+        size = os.fstat(self._fd).st_size
+        offset = 0
+        while offset < size:
+            chunk = os.pread(self._fd, min(1 << 20, size - offset), offset)
+            if not chunk:
+                break
+            self._hash.update(chunk)
+            offset += len(chunk)
+        os.ftruncate(self._fd, offset)
+        os.lseek(self._fd, offset, os.SEEK_SET)
+        self.offset = offset
+
+    def restart(self) -> None:
+        """Throw away what was written and start at offset 0 (the server ignored Range)."""
+        self._check_open()
+        assert self._fd is not None
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        self._hash = hashlib.sha256()
+        self.offset = 0
+
+    def _check_open(self) -> None:
+        if self.committed:
+            raise StorageError(f"ingest of {self.digest} is already committed")
+        if self._fd is None:
+            raise StorageError(f"ingest of {self.digest} is closed")
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Append ``chunk``.
+
+        Raises:
+            SizeMismatch: the content grew past ``expected_size`` (the ingest is discarded).
+            StorageError: the disk refused the write.
+        """
+        self._check_open()
+        assert self._fd is not None
+        if self.expected_size is not None and self.offset + len(chunk) > self.expected_size:
+            self.abort()
+            raise SizeMismatch(f"{self.digest}: content is longer than the declared "
+                               f"{self.expected_size} bytes")
+        self._hash.update(chunk)
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as exc:
+            raise StorageError(f"cannot write {self.digest}: {exc.strerror}") from exc
+        self.offset += len(chunk)
+
+    def commit(self) -> Path:
+        """Verify size and digest, then make the blob visible; returns its path.
+
+        Raises:
+            SizeMismatch: shorter than ``expected_size`` (the partial is kept for a resume).
+            DigestMismatch: the content hashes to something else (the ingest is discarded).
+        """
+        if self.committed:
+            return self.store.path(self.digest)
+        self._check_open()
+        assert self._fd is not None
+        if self.expected_size is not None and self.offset != self.expected_size:
+            raise SizeMismatch(f"{self.digest}: got {self.offset} of "
+                               f"{self.expected_size} bytes")
+        actual = "sha256:" + self._hash.hexdigest()
+        if actual != self.digest:
+            self.abort()
+            raise DigestMismatch(f"content hashes to {actual}, not {self.digest}")
+        target = self.store.path(self.digest)
+        try:
+            os.fsync(self._fd)
+            os.fchmod(self._fd, 0o444)
+            os.rename(self._dir / "data", target)
+            fsync_dir(target.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot store {self.digest}: {exc.strerror}") from exc
+        self.committed = True
+        self.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        return target
+
+    def abort(self) -> None:
+        """Discard the partial content."""
+        self.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Close the file and release the lock; a partial stays on disk for a resume."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Ingest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ContentStore:
+    """Blobs by digest under ``<content>/blobs/sha256`` with ingests in ``<content>/ingest``.
+
+    Args:
+        content_root: the ``content/`` folder of a state root.
+    """
+
+    def __init__(self, content_root: str | os.PathLike[str]) -> None:
+        self.root = Path(content_root)
+        self.blob_root = self.root / "blobs" / "sha256"
+        self.ingest_root = self.root / "ingest"
+        self.blob_root.mkdir(parents=True, exist_ok=True)
+        self.ingest_root.mkdir(parents=True, exist_ok=True)
+
+    def ingest(self, digest: str, expected_size: int | None = None, *,
+               wait: bool = True) -> Ingest:
+        """Start or resume writing the blob ``digest``.
+
+        Args:
+            digest: ``sha256:<hex>`` the content must hash to.
+            expected_size: the descriptor's size; checked by writes and commit.
+            wait: block while another writer holds the same ingest (else fail).
+
+        Returns:
+            An :class:`Ingest` at its current :attr:`Ingest.offset`; ``committed``
+            is already true when the blob is in the store.
+
+        Raises:
+            InvalidArgument: ``digest`` is not a sha256 digest.
+            StorageError: the ingest cannot be opened, or is busy and ``wait`` is false.
+        """
+        return Ingest(self, digest, expected_size, wait)
+
+    def put(self, data: bytes, digest: str | None = None) -> str:
+        """Store a small blob held in memory (a manifest, a config); returns its digest.
+
+        Raises:
+            DigestMismatch: ``data`` does not hash to ``digest``.
+        """
+        digest = digest or sha256_digest(data)
+        with self.ingest(digest, len(data)) as ing:
+            if not ing.committed:
+                if ing.offset:
+                    ing.restart()
+                ing.write(data)
+                ing.commit()
+        return digest
+
+    def path(self, digest: str) -> Path:
+        """Where the blob ``digest`` lives (whether or not it exists)."""
+        return self.blob_root / digest_hex(digest)
+
+    def has(self, digest: str) -> bool:
+        """Whether the verified blob ``digest`` is in the store."""
+        return self.path(digest).is_file()
+
+    def size(self, digest: str) -> int:
+        """The blob's length in bytes.
+
+        Raises:
+            NotFound: no such blob.
+        """
+        try:
+            return self.path(digest).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no such blob: {digest}") from None
+
+    def open(self, digest: str) -> BinaryIO:
+        """The blob opened for reading (binary, unbuffered).
+
+        Raises:
+            NotFound: no such blob.
+        """
+        try:
+            return open(self.path(digest), "rb", buffering=0)
+        except FileNotFoundError:
+            raise NotFound(f"no such blob: {digest}") from None
+
+    def read(self, digest: str) -> bytes:
+        """The whole blob (for manifests and configs).
+
+        Raises:
+            NotFound: no such blob.
+        """
+        with self.open(digest) as f:
+            return f.read()
+
+    def delete(self, digest: str) -> bool:
+        """Remove the blob; returns whether it existed."""
+        try:
+            os.unlink(self.path(digest))
+        except FileNotFoundError:
+            return False
+        fsync_dir(self.blob_root)
+        return True
+
+    def iter(self) -> Iterator[BlobInfo]:
+        """Every verified blob, in no particular order."""
+        with os.scandir(self.blob_root) as entries:
+            for entry in entries:
+                if _DIGEST.match("sha256:" + entry.name) and entry.is_file():
+                    yield BlobInfo("sha256:" + entry.name, entry.stat().st_size)
+
+    def ingests(self) -> list[IngestInfo]:
+        """Every partial download on disk."""
+        found = []
+        with os.scandir(self.ingest_root) as entries:
+            for entry in entries:
+                if not _DIGEST.match("sha256:" + entry.name):
+                    continue
+                meta = read_json(Path(entry.path) / "meta.json", {}) or {}
+                try:
+                    offset = os.stat(Path(entry.path) / "data").st_size
+                except FileNotFoundError:
+                    offset = 0
+                found.append(IngestInfo("sha256:" + entry.name, offset,
+                                        meta.get("expected_size")))
+        return found
+
+    def garbage(self, referenced: set[str]) -> list[BlobInfo]:
+        """Blobs that nothing in ``referenced`` (digests) names: candidates for removal."""
+        return [blob for blob in self.iter() if blob.digest not in referenced]

@@ -1,0 +1,247 @@
+"""A streaming tar reader over decompressed chunks: headers out, data straight to fds.
+
+Only the 512-byte header block is decoded by :meth:`tarfile.TarInfo.frombuf`;
+PAX records (``path``, ``linkpath``, ``size``, ``uid``, ``gid``, ``mtime``,
+``atime``, ``SCHILY.xattr.*`` kept as raw bytes), GNU long names (``L``/``K``)
+and global headers are handled here. File data is written to a file descriptor
+from the chunks themselves, without an intermediate copy.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from engine.errors import LayerError
+
+BLOCK = 512
+
+REGULAR = b"0"
+HARDLINK = b"1"
+SYMLINK = b"2"
+CHARDEV = b"3"
+BLOCKDEV = b"4"
+DIRECTORY = b"5"
+FIFO = b"6"
+CONTIGUOUS = b"7"
+
+_SKIPPED_META = (b"x", b"g", b"L", b"K")
+_KNOWN = (HARDLINK, SYMLINK, CHARDEV, BLOCKDEV, DIRECTORY, FIFO)
+
+
+@dataclass
+class TarEntry:
+    """One member of the archive, with its PAX overrides applied.
+
+    Attributes:
+        name: the path as written in the archive (not yet checked or cleaned).
+        type: the tar type flag (``REGULAR``, ``DIRECTORY``, ``SYMLINK``, …).
+        size: bytes of data that follow (regular files only).
+        mode: permission bits incl. setuid, setgid, sticky.
+        uid: owner user id.
+        gid: owner group id.
+        mtime: modification time, seconds (may be fractional from PAX).
+        atime: access time from PAX, or ``None``.
+        linkname: symlink target or hardlink source.
+        devmajor: device major number.
+        devminor: device minor number.
+        xattrs: extended attributes from ``SCHILY.xattr.*`` records, raw bytes.
+    """
+
+    name: str
+    type: bytes
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    mtime: float
+    atime: float | None = None
+    linkname: str = ""
+    devmajor: int = 0
+    devminor: int = 0
+    xattrs: dict[str, bytes] = field(default_factory=dict)
+
+
+def _parse_pax(data: bytes) -> dict[str, bytes]:
+    records: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if data[pos] == 0:
+            break
+        space = data.find(b" ", pos)
+        if space < 0:
+            raise LayerError("malformed PAX header")
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise LayerError("malformed PAX header length") from None
+        end = pos + length
+        if length <= 0 or end > len(data) or data[end - 1:end] != b"\n":
+            raise LayerError("malformed PAX record")
+        key, sep, value = data[space + 1:end - 1].partition(b"=")
+        if not sep:
+            raise LayerError("malformed PAX record (no '=')")
+        records[key.decode("utf-8", "surrogateescape")] = value
+        pos = end
+    return records
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+class TarReader:
+    """Reads tar members from an iterator of byte chunks.
+
+    Args:
+        chunks: decompressed bytes in order, in chunks of any size.
+    """
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._view = memoryview(b"")
+        self._pending = 0  # data + padding bytes of the current member not yet read
+        self.offset = 0
+        """Bytes of tar consumed so far."""
+
+    def _fill(self) -> bool:
+        for chunk in self._chunks:
+            if chunk:
+                self._view = memoryview(chunk)
+                return True
+        return False
+
+    def _read(self, n: int) -> bytes:
+        parts = []
+        while n:
+            if not self._view and not self._fill():
+                break
+            take = self._view[:n]
+            parts.append(bytes(take))
+            self._view = self._view[len(take):]
+            n -= len(take)
+        data = b"".join(parts)
+        self.offset += len(data)
+        return data
+
+    def _skip(self, n: int) -> None:
+        while n:
+            if not self._view and not self._fill():
+                raise LayerError("layer tar is truncated")
+            step = min(n, len(self._view))
+            self._view = self._view[step:]
+            n -= step
+            self.offset += step
+
+    def write_data(self, fd: int, entry: TarEntry) -> None:
+        """Write the current member's data to ``fd`` (call right after it is yielded).
+
+        Raises:
+            LayerError: the archive ends inside the data.
+            OSError: the write failed.
+        """
+        remaining = entry.size
+        while remaining:
+            if not self._view and not self._fill():
+                raise LayerError(f"layer tar is truncated inside {entry.name!r}")
+            piece = self._view[:remaining]
+            written = os.write(fd, piece)
+            self._view = self._view[written:]
+            remaining -= written
+            self.offset += written
+        self._pending -= entry.size
+
+    def _data_block(self, size: int, what: str) -> bytes:
+        data = self._read(size)
+        if len(data) != size:
+            raise LayerError(f"layer tar is truncated inside a {what} header")
+        self._skip(-size % BLOCK)
+        return data
+
+    def entries(self) -> Iterator[TarEntry]:
+        """Members in archive order; data not written by :meth:`write_data` is skipped.
+
+        Stops at the end-of-archive block (or a clean end of stream); the caller
+        drains whatever follows for the digest.
+
+        Raises:
+            LayerError: a corrupt or truncated header, or an unsupported member.
+        """
+        pax_global: dict[str, bytes] = {}
+        pax: dict[str, bytes] = {}
+        long_name: str | None = None
+        long_link: str | None = None
+        while True:
+            if self._pending:
+                self._skip(self._pending)
+                self._pending = 0
+            block = self._read(BLOCK)
+            if not block:
+                return
+            try:
+                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+            except tarfile.EOFHeaderError:
+                return
+            except tarfile.HeaderError as exc:
+                raise LayerError(f"corrupt tar header at byte {self.offset - len(block)}: "
+                                 f"{exc}") from None
+            if info.type in _SKIPPED_META:
+                data = self._data_block(info.size, "metadata")
+                if info.type == b"x":
+                    pax.update(_parse_pax(data))
+                elif info.type == b"g":
+                    pax_global.update(_parse_pax(data))
+                elif info.type == b"L":
+                    long_name = _text(data.rstrip(b"\x00"))
+                else:
+                    long_link = _text(data.rstrip(b"\x00"))
+                continue
+            records = {**pax_global, **pax} if pax_global else pax
+            entry = self._entry(info, records, long_name, long_link)
+            pax, long_name, long_link = {}, None, None
+            if entry.type in (REGULAR, CONTIGUOUS):
+                data_size = entry.size
+            elif entry.type in _KNOWN:
+                data_size = entry.size = 0
+            else:
+                data_size = info.size
+            self._pending = data_size + (-data_size % BLOCK)
+            yield entry
+
+    @staticmethod
+    def _entry(info: tarfile.TarInfo, pax: dict[str, bytes], long_name: str | None,
+               long_link: str | None) -> TarEntry:
+        if info.type == tarfile.GNUTYPE_SPARSE or any(k.startswith("GNU.sparse") for k in pax):
+            raise LayerError(f"sparse tar member {info.name!r} is not supported")
+        name = long_name if long_name is not None else info.name
+        linkname = long_link if long_link is not None else info.linkname
+        entry = TarEntry(name=name, type=info.type, size=info.size, mode=info.mode,
+                         uid=info.uid, gid=info.gid, mtime=float(info.mtime),
+                         linkname=linkname, devmajor=info.devmajor, devminor=info.devminor)
+        if entry.type == tarfile.AREGTYPE:
+            entry.type = DIRECTORY if name.endswith("/") else REGULAR
+        if not pax:
+            return entry
+        try:
+            if "path" in pax:
+                entry.name = _text(pax["path"])
+            if "linkpath" in pax:
+                entry.linkname = _text(pax["linkpath"])
+            if "size" in pax:
+                entry.size = int(pax["size"])
+            if "uid" in pax:
+                entry.uid = int(pax["uid"])
+            if "gid" in pax:
+                entry.gid = int(pax["gid"])
+            if "mtime" in pax:
+                entry.mtime = float(pax["mtime"])
+            if "atime" in pax:
+                entry.atime = float(pax["atime"])
+        except ValueError:
+            raise LayerError(f"malformed PAX value for {entry.name!r}") from None
+        for key, value in pax.items():
+            if key.startswith("SCHILY.xattr."):
+                entry.xattrs[key[len("SCHILY.xattr."):]] = value
+        return entry
