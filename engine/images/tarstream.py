@@ -42,8 +42,8 @@ class TarEntry:
         mode: permission bits incl. setuid, setgid, sticky.
         uid: owner user id.
         gid: owner group id.
-        mtime: modification time, seconds (may be fractional from PAX).
-        atime: access time from PAX, or ``None``.
+        mtime_ns: modification time in nanoseconds (PAX keeps sub-second parts).
+        atime_ns: access time in nanoseconds from PAX, or ``None``.
         linkname: symlink target or hardlink source.
         devmajor: device major number.
         devminor: device minor number.
@@ -56,8 +56,8 @@ class TarEntry:
     mode: int
     uid: int
     gid: int
-    mtime: float
-    atime: float | None = None
+    mtime_ns: int
+    atime_ns: int | None = None
     linkname: str = ""
     devmajor: int = 0
     devminor: int = 0
@@ -86,6 +86,15 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
         records[key.decode("utf-8", "surrogateescape")] = value
         pos = end
     return records
+
+
+def _pax_time_ns(value: bytes) -> int:
+    """``b"1700000000.123456789"`` as integer nanoseconds, without float rounding."""
+    text = value.decode("ascii").strip()
+    negative = text.startswith("-")
+    whole, _, frac = text.lstrip("-").partition(".")
+    ns = int(whole or "0") * 1_000_000_000 + int((frac + "000000000")[:9])
+    return -ns if negative else ns
 
 
 def _text(value: bytes) -> str:
@@ -218,7 +227,7 @@ class TarReader:
         name = long_name if long_name is not None else info.name
         linkname = long_link if long_link is not None else info.linkname
         entry = TarEntry(name=name, type=info.type, size=info.size, mode=info.mode,
-                         uid=info.uid, gid=info.gid, mtime=float(info.mtime),
+                         uid=info.uid, gid=info.gid, mtime_ns=int(info.mtime) * 1_000_000_000,
                          linkname=linkname, devmajor=info.devmajor, devminor=info.devminor)
         if entry.type == tarfile.AREGTYPE:
             entry.type = DIRECTORY if name.endswith("/") else REGULAR
@@ -236,10 +245,10 @@ class TarReader:
             if "gid" in pax:
                 entry.gid = int(pax["gid"])
             if "mtime" in pax:
-                entry.mtime = float(pax["mtime"])
+                entry.mtime_ns = _pax_time_ns(pax["mtime"])
             if "atime" in pax:
-                entry.atime = float(pax["atime"])
-        except ValueError:
+                entry.atime_ns = _pax_time_ns(pax["atime"])
+        except (ValueError, UnicodeDecodeError):
             raise LayerError(f"malformed PAX value for {entry.name!r}") from None
         for key, value in pax.items():
             if key.startswith("SCHILY.xattr."):

@@ -164,3 +164,28 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
     _check(_libc.syscall(_SYS_CAPSET, ctypes.byref(header), data), "capset")
+
+
+class _Statfs(ctypes.Structure):
+    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
+
+
+_libc.statfs.argtypes = (ctypes.c_char_p, ctypes.POINTER(_Statfs))
+_libc.fstatfs.argtypes = (ctypes.c_int, ctypes.POINTER(_Statfs))
+
+
+def fs_magic(path_or_fd: str | int) -> int:
+    """The filesystem type magic (``statfs(2)`` ``f_type``) of a path or descriptor."""
+    buf = _Statfs()
+    if isinstance(path_or_fd, int):
+        _check(_libc.fstatfs(path_or_fd, ctypes.byref(buf)), "fstatfs")
+    else:
+        _check(_libc.statfs(path_or_fd.encode(), ctypes.byref(buf)), "statfs", path_or_fd)
+    return buf.f_type & 0xFFFFFFFF
+
+
+PROC_SUPER_MAGIC = 0x9FA0
+DEVPTS_SUPER_MAGIC = 0x1CD1
+CGROUP_SUPER_MAGIC = 0x27E0EB
+CGROUP2_SUPER_MAGIC = 0x63677270
+TMPFS_MAGIC = 0x01021994

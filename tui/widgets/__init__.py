@@ -1,0 +1,1 @@
+"""The console's widgets: panes, tables, feeds and small displays."""
