@@ -1,1 +1,33 @@
-"""Network driver: bridges, veth pairs, IPAM, published ports (pyroute2)."""
+"""Network driver: bridges, veth pairs, IPAM, published ports (pyroute2, iptables).
+
+Docker's bridge driver is the model. Layers, top down:
+
+- ``driver``     :class:`NetworkDriver`: networks, endpoints (connect/disconnect), modes
+- ``lifecycle``  published ports, release, reconcile after a restart, hosts-file upkeep
+- ``records``    the typed records (:class:`NetworkRecord`, :class:`Endpoint`, :class:`PortBinding`)
+- ``store``      atomic JSON state under ``<root>/networks/``
+- ``ipam``       subnet choice and address allocation
+- ``links``      bridges, veths, addresses, routes through pyroute2
+- ``firewall``   rules in Wharf's own iptables chains
+- ``ports``      ``-p`` spec parsing and host-port reservation
+- ``etcfiles``   ``/etc/hosts`` and ``/etc/resolv.conf`` rendering, in-place rewrite
+- ``counters``   per-container rx/tx bytes
+"""
+
+from engine.network.driver import NetworkDriver
+from engine.network.etcfiles import render_hosts, render_resolv_conf, rewrite_in_place
+from engine.network.ports import parse_port_spec
+from engine.network.records import ContainerNet, Endpoint, IPAMConfig, NetworkRecord, PortBinding
+
+__all__ = [
+    "ContainerNet",
+    "Endpoint",
+    "IPAMConfig",
+    "NetworkDriver",
+    "NetworkRecord",
+    "PortBinding",
+    "parse_port_spec",
+    "render_hosts",
+    "render_resolv_conf",
+    "rewrite_in_place",
+]

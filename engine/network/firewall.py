@@ -174,7 +174,7 @@ class Firewall:
         changed: list[tuple[bool, tuple[str, str, str]]] = []
         for rule in remove:
             key = (rule.table, rule.chain, rule.spec)
-            if key in present:
+            if key in present and (False, key) not in changed:
                 by_table.setdefault(rule.table, []).append(f"-D {rule.chain} {rule.spec}")
                 changed.append((False, key))
         tops: dict[str, list[str]] = {}

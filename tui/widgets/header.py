@@ -26,7 +26,7 @@ class EngineHeader(Static):
     def render(self) -> Text:
         """The header line."""
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Wharf", style="bold $accent" if False else "bold")
+        text.append("Wharf", style="bold")
         if self.target is not None:
             text.append(f" ▸ {self.target.name} ", style="bold")
             text.append(self.target.url, style="dim")

@@ -1,0 +1,1 @@
+"""The console's screens: the main panes and the views pushed over them."""

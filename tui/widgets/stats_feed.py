@@ -1,0 +1,119 @@
+"""StatsFeed: ONE sampling loop for every container's stats, fanned out by a signal.
+
+Widgets never ask for stats themselves. The feed samples once a second in a
+single thread worker, keeps a bounded history (:class:`StatsHistory`) and
+publishes one :class:`StatsFeed.Tick` per second to every subscriber (the
+containers table, an open stats view). Per tick it asks only for what is
+worth drawing: the pinned container (an open stats view), then visible rows,
+then a round-robin share of the rest, within :attr:`budget` requests —
+200 containers cost ~``budget`` one-shot requests a second, not 200 streams.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from textual import work
+from textual.message import Message
+from textual.signal import Signal
+from textual.widget import Widget
+from textual.worker import get_current_worker
+
+from tui.data.errors import EngineGone, PortError
+from tui.data.models import StatsSample
+from tui.data.stats import StatsHistory
+from tui.messages import EngineLost
+
+
+class StatsFeed(Widget):
+    """The one stats source; invisible."""
+
+    DEFAULT_CSS = "StatsFeed { display: none; }"
+
+    interval = 1.0
+    """Seconds between ticks."""
+    budget = 40
+    """Most one-shot stats requests per tick."""
+    parallel = 4
+    """Requests in flight at once."""
+
+    @dataclass
+    class Tick(Message):
+        """Fresh samples (container ID → newest sample); newer ticks replace queued ones."""
+
+        samples: Mapping[str, StatsSample]
+
+        def can_replace(self, message: Message) -> bool:
+            """Only the newest tick matters: history already holds the rest."""
+            return isinstance(message, StatsFeed.Tick)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history = StatsHistory()
+        """Every container's recent samples."""
+        self.ticked: Signal[Mapping[str, StatsSample]] = Signal(self, "stats-ticked")
+        """Published once per tick with the fresh samples."""
+        self.running: Sequence[str] = ()
+        """IDs of running containers, visible ones first (set by the containers pane)."""
+        self.pinned: str = ""
+        """A container sampled every tick (an open stats view)."""
+        self._cursor = 0
+
+    def start(self, host_cpus: int) -> None:
+        """Begin sampling (again); ``host_cpus`` scales samples without ``online_cpus``."""
+        self.history.host_cpus = host_cpus
+        self._loop()
+
+    def choose(self) -> list[str]:
+        """The containers to sample this tick, at most :attr:`budget`."""
+        running = list(self.running)
+        chosen: list[str] = [self.pinned] if self.pinned and self.pinned in running else []
+        if len(running) <= self.budget:
+            return list(dict.fromkeys(chosen + running))
+        visible = running[: self.budget // 2]
+        rest = running[self.budget // 2:]
+        share = self.budget - len(visible) - len(chosen)
+        start = self._cursor % max(1, len(rest))
+        rotated = (rest[start:] + rest[:start])[:max(0, share)]
+        self._cursor = start + len(rotated)
+        return list(dict.fromkeys(chosen + visible + rotated))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stats", name="stats-feed",
+          description="sample container stats once a second")
+    def _loop(self) -> None:
+        worker = get_current_worker()
+        port = self.app.port
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="wharf-stats") as pool:
+            while not worker.is_cancelled:
+                began = time.monotonic()
+                ids = self.choose()
+                samples: dict[str, StatsSample] = {}
+                results = pool.map(lambda cid: (cid, self._one(port, cid)), ids)
+                try:
+                    for cid, raw in results:
+                        if raw is not None:
+                            samples[cid] = self.history.ingest(cid, raw)
+                except EngineGone as exc:
+                    self.post_message(EngineLost(exc.message))
+                    return
+                self.history.forget(self.running)
+                if samples and not worker.is_cancelled:
+                    self.post_message(self.Tick(samples))
+                time.sleep(max(0.05, self.interval - (time.monotonic() - began)))
+
+    @staticmethod
+    def _one(port: object, container_id: str) -> Mapping[str, object] | None:
+        try:
+            return port.stats_once(container_id)  # type: ignore[attr-defined]
+        except EngineGone:
+            raise
+        except PortError:
+            return None
+
+    def on_stats_feed_tick(self, tick: Tick) -> None:
+        """Fan the tick out to subscribers."""
+        tick.stop()
+        self.ticked.publish(tick.samples)
