@@ -1,0 +1,1 @@
+"""Named volumes: engine-managed folders under ``<root>/volumes``, outliving containers."""
