@@ -58,7 +58,7 @@ class WharfApp(App[int]):
         """The engine being managed."""
         self.port = EnginePort(connect(self.target), self.target.url)
         """The engine, seen through the console's adapter."""
-        self.mouse_captured = mouse
+        self.mouse_enabled = mouse
         """Whether the app owns the mouse (off: the terminal selects text)."""
 
     def on_mount(self) -> None:
@@ -67,7 +67,7 @@ class WharfApp(App[int]):
         self.theme = DEFAULT_THEME
         from tui.screens.main import MainScreen  # noqa: PLC0415 - keeps import order simple
         self.push_screen(MainScreen())
-        if not self.mouse_captured:
+        if not self.mouse_enabled:
             self.call_after_refresh(self._apply_mouse)
 
     def switch_engine(self, target: EngineTarget) -> None:
@@ -86,14 +86,14 @@ class WharfApp(App[int]):
 
     def action_toggle_mouse(self) -> None:
         """Give the mouse to the terminal (to select text) or take it back."""
-        self.mouse_captured = not self.mouse_captured
+        self.mouse_enabled = not self.mouse_enabled
         self._apply_mouse()
-        state = "on" if self.mouse_captured else "off: select text with the mouse, M turns it back on"
+        state = "on" if self.mouse_enabled else "off: select text with the mouse, M turns it back on"
         self.notify(f"Mouse {state}", timeout=3)
 
     def _apply_mouse(self) -> None:
         driver = self._driver
-        method = "_enable_mouse_support" if self.mouse_captured else "_disable_mouse_support"
+        method = "_enable_mouse_support" if self.mouse_enabled else "_disable_mouse_support"
         if driver is not None and hasattr(driver, method):
             getattr(driver, method)()
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+import time
 
 from engine.api.http import Request
 from engine.errors import InvalidArgument
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
 _FALSE = {"", "0", "no", "false", "none"}
 
 Filters = dict[str, list[str]]
@@ -41,7 +45,7 @@ def integer(request: Request, name: str, default: int | None = None) -> int | No
 
 
 def timestamp(value: str | None, name: str = "since") -> float | None:
-    """A time as Docker's clients send it: Unix seconds (``"1700000000.5"``) or RFC 3339.
+    """A time as Docker's clients send it: Unix seconds, RFC 3339, or a Go duration ago (``"24h"``).
 
     Raises:
         InvalidArgument: neither form.
@@ -53,6 +57,10 @@ def timestamp(value: str | None, name: str = "since") -> float | None:
         return float(text)
     except ValueError:
         pass
+    if _DURATION.fullmatch(text):
+        units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+        seconds = sum(float(n) * units[u] for n, u in _DURATION_PART.findall(text))
+        return time.time() - seconds
     try:
         return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:

@@ -18,7 +18,7 @@ import stat
 from engine.errors import LayerError, UnsafeLayer
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_CACHE_MAX = 512
+_CACHE_MAX = 128
 
 Parts = tuple[str, ...]
 """A cleaned relative path as its components, e.g. ``("usr", "bin")``; ``()`` is the root."""
@@ -93,10 +93,14 @@ class ConfinedRoot:
                                   f"symlink {'/'.join(parts)}") from None
             raise LayerError(f"layer entry {entry!r}: {'/'.join(parts)} is not a folder"
                              ) from None
-        if len(self._cache) >= _CACHE_MAX:
-            self._drop(lambda key: bool(key))
         self._cache[parts] = fd
         return fd
+
+    def trim(self) -> None:
+        """Close cached fds beyond the cache's bound (call between entries, never while
+        an fd from :meth:`dir` is still in use)."""
+        if len(self._cache) > _CACHE_MAX:
+            self._drop(lambda key: bool(key))
 
     def _drop(self, predicate: object) -> None:
         for key in [k for k in self._cache if predicate(k)]:  # type: ignore[operator]

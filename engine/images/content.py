@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,6 +146,17 @@ class Ingest:
         os.ftruncate(self._fd, offset)
         os.lseek(self._fd, offset, os.SEEK_SET)
         self.offset = offset
+
+    def read_back(self) -> Iterator[bytes]:
+        """The bytes already held (what :attr:`offset` counts), for callers that hash them."""
+        assert self._fd is not None
+        position = 0
+        while position < self.offset:
+            chunk = os.pread(self._fd, min(1 << 20, self.offset - position), position)
+            if not chunk:
+                return
+            position += len(chunk)
+            yield chunk
 
     def restart(self) -> None:
         """Throw away what was written and start at offset 0 (the server ignored Range)."""
@@ -279,6 +291,33 @@ class ContentStore:
                 ing.write(data)
                 ing.commit()
         return digest
+
+    def put_stream(self, source: BinaryIO) -> BlobInfo:
+        """Store a stream whose digest is not known in advance (``docker import``).
+
+        Raises:
+            StorageError: the disk refused the write.
+        """
+        tmp = self.ingest_root / f"stream-{os.getpid()}-{secrets.token_hex(6)}"
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            with open(tmp, "wb", buffering=0) as out:
+                while chunk := source.read(1 << 20):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                os.fsync(out.fileno())
+                os.fchmod(out.fileno(), 0o444)
+            digest = "sha256:" + hasher.hexdigest()
+            os.rename(tmp, self.path(digest))
+            fsync_dir(self.blob_root)
+        except OSError as exc:
+            raise StorageError(f"cannot store the stream: {exc.strerror or exc}") from exc
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return BlobInfo(digest, size)
 
     def path(self, digest: str) -> Path:
         """Where the blob ``digest`` lives (whether or not it exists)."""

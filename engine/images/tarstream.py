@@ -1,7 +1,7 @@
 """A streaming tar reader over decompressed chunks: headers out, data straight to fds.
 
-Only the 512-byte header block is decoded by :meth:`tarfile.TarInfo.frombuf`;
-PAX records (``path``, ``linkpath``, ``size``, ``uid``, ``gid``, ``mtime``,
+Header blocks are decoded here with one ``struct`` unpack (checksum
+verified, octal or GNU base-256 numbers, ustar prefix); PAX records (``path``, ``linkpath``, ``size``, ``uid``, ``gid``, ``mtime``,
 ``atime``, ``SCHILY.xattr.*`` kept as raw bytes), GNU long names (``L``/``K``)
 and global headers are handled here. File data is written to a file descriptor
 from the chunks themselves, without an intermediate copy.
@@ -10,6 +10,7 @@ from the chunks themselves, without an intermediate copy.
 from __future__ import annotations
 
 import os
+import struct
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,6 +87,49 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
         records[key.decode("utf-8", "surrogateescape")] = value
         pos = end
     return records
+
+
+_ZERO_BLOCK = bytes(BLOCK)
+_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s8s32s32s8s8s155s12x")
+_SIGNED = struct.Struct("148b8x356b")
+
+
+def _number(field: bytes, what: str, offset: int) -> int:
+    """A numeric header field: octal (NUL/space terminated) or GNU base-256."""
+    if field and field[0] & 0x80:
+        return tarfile.nti(field)  # base-256 (huge sizes, negative times)
+    text = field.split(b"\x00", 1)[0].strip()
+    try:
+        return int(text, 8) if text else 0
+    except ValueError:
+        raise LayerError(f"corrupt tar header at byte {offset}: bad {what} field "
+                         f"{field!r}") from None
+
+
+def _parse_header(block: bytes, offset: int) -> TarEntry:
+    """Decode one 512-byte header block (checksum verified).
+
+    Raises:
+        LayerError: a truncated block, a bad checksum or a malformed number.
+    """
+    if len(block) != BLOCK:
+        raise LayerError(f"layer tar is truncated inside a header at byte {offset}")
+    (name, mode, uid, gid, size, mtime, chksum, kind, linkname, magic, _uname, _gname,
+     devmajor, devminor, prefix) = _HEADER.unpack(block)
+    stored = _number(chksum, "checksum", offset)
+    unsigned = sum(block) - sum(chksum) + 256
+    if stored != unsigned and stored != sum(_SIGNED.unpack(block)) + 256:
+        raise LayerError(f"corrupt tar header at byte {offset}: bad checksum")
+    path = name.split(b"\x00", 1)[0]
+    if magic == b"ustar\x0000" and prefix[0]:
+        path = prefix.split(b"\x00", 1)[0] + b"/" + path
+    return TarEntry(name=_text(path), type=kind, size=_number(size, "size", offset),
+                    mode=_number(mode, "mode", offset), uid=_number(uid, "uid", offset),
+                    gid=_number(gid, "gid", offset),
+                    mtime_ns=_number(mtime, "mtime", offset) * 1_000_000_000,
+                    linkname=_text(linkname.split(b"\x00", 1)[0]),
+                    devmajor=_number(devmajor, "devmajor", offset),
+                    devminor=_number(devminor, "devminor", offset))
 
 
 def _pax_time_ns(value: bytes) -> int:
@@ -189,48 +233,44 @@ class TarReader:
             block = self._read(BLOCK)
             if not block:
                 return
-            try:
-                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
-            except tarfile.EOFHeaderError:
+            if block == _ZERO_BLOCK:
                 return
-            except tarfile.HeaderError as exc:
-                raise LayerError(f"corrupt tar header at byte {self.offset - len(block)}: "
-                                 f"{exc}") from None
-            if info.type in _SKIPPED_META:
-                data = self._data_block(info.size, "metadata")
-                if info.type == b"x":
+            header = _parse_header(block, self.offset - len(block))
+            if header.type in _SKIPPED_META:
+                data = self._data_block(header.size, "metadata")
+                if header.type == b"x":
                     pax.update(_parse_pax(data))
-                elif info.type == b"g":
+                elif header.type == b"g":
                     pax_global.update(_parse_pax(data))
-                elif info.type == b"L":
+                elif header.type == b"L":
                     long_name = _text(data.rstrip(b"\x00"))
                 else:
                     long_link = _text(data.rstrip(b"\x00"))
                 continue
             records = {**pax_global, **pax} if pax_global else pax
-            entry = self._entry(info, records, long_name, long_link)
+            raw_size = header.size
+            entry = self._entry(header, records, long_name, long_link)
             pax, long_name, long_link = {}, None, None
             if entry.type in (REGULAR, CONTIGUOUS):
                 data_size = entry.size
             elif entry.type in _KNOWN:
                 data_size = entry.size = 0
             else:
-                data_size = info.size
+                data_size = raw_size
             self._pending = data_size + (-data_size % BLOCK)
             yield entry
 
     @staticmethod
-    def _entry(info: tarfile.TarInfo, pax: dict[str, bytes], long_name: str | None,
+    def _entry(entry: TarEntry, pax: dict[str, bytes], long_name: str | None,
                long_link: str | None) -> TarEntry:
-        if info.type == tarfile.GNUTYPE_SPARSE or any(k.startswith("GNU.sparse") for k in pax):
-            raise LayerError(f"sparse tar member {info.name!r} is not supported")
-        name = long_name if long_name is not None else info.name
-        linkname = long_link if long_link is not None else info.linkname
-        entry = TarEntry(name=name, type=info.type, size=info.size, mode=info.mode,
-                         uid=info.uid, gid=info.gid, mtime_ns=int(info.mtime) * 1_000_000_000,
-                         linkname=linkname, devmajor=info.devmajor, devminor=info.devminor)
-        if entry.type == tarfile.AREGTYPE:
-            entry.type = DIRECTORY if name.endswith("/") else REGULAR
+        if entry.type == b"S" or any(k.startswith("GNU.sparse") for k in pax):
+            raise LayerError(f"sparse tar member {entry.name!r} is not supported")
+        if long_name is not None:
+            entry.name = long_name
+        if long_link is not None:
+            entry.linkname = long_link
+        if entry.type == b"\x00":
+            entry.type = DIRECTORY if entry.name.endswith("/") else REGULAR
         if not pax:
             return entry
         try:

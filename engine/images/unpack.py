@@ -20,7 +20,7 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from engine.errors import DigestMismatch, LayerError, UnsafeLayer, WharfError
 from engine.images.confined import ConfinedRoot, Parts, split_name
@@ -32,6 +32,7 @@ WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 
+_T = TypeVar("_T")
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -121,6 +122,7 @@ class _Applier:
     def apply(self, entry: TarEntry, reader: TarReader) -> None:
         parts = split_name(entry.name)
         self.count += 1
+        self.root.trim()
         try:
             if parts and parts[-1].startswith(WHITEOUT):
                 self._whiteout(entry, parts)
@@ -139,20 +141,21 @@ class _Applier:
         except OSError as exc:
             raise LayerError(f"layer entry {entry.name!r}: {exc.strerror or exc}") from exc
 
+    def _create(self, parent: int, parts: Parts, make: Callable[[], _T]) -> _T:
+        """Run ``make``; if the name exists (an earlier entry or folder), replace it."""
+        try:
+            return make()
+        except FileExistsError:
+            self.root.remove(parent, parts[-1], parts)
+            self._written.discard(parts)
+            return make()
+
     def _apply_in(self, parent: int, parts: Parts, entry: TarEntry, reader: TarReader) -> None:
         name = parts[-1]
         kind = entry.type
-        try:
-            existing = os.lstat(name, dir_fd=parent)
-        except FileNotFoundError:
-            existing = None
-        if existing is not None and not (kind == DIRECTORY and stat.S_ISDIR(existing.st_mode)):
-            if kind == HARDLINK and _link_target(entry) == parts:
-                return  # a link to itself: nothing to do
-            self.root.remove(parent, name, parts)
-            self._written.discard(parts)
         if kind in (REGULAR, CONTIGUOUS):
-            fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent)
+            fd = self._create(parent, parts,
+                              lambda: os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent))
             try:
                 reader.write_data(fd, entry)
                 self._attributes(fd, None, entry)
@@ -162,13 +165,16 @@ class _Applier:
             self.size += entry.size
             self._written.add(parts)
         elif kind == DIRECTORY:
-            if existing is None or not stat.S_ISDIR(existing.st_mode):
+            try:
                 os.mkdir(name, 0o700, dir_fd=parent)
+            except FileExistsError:
+                if not stat.S_ISDIR(os.lstat(name, dir_fd=parent).st_mode):
+                    self._create(parent, parts, lambda: os.mkdir(name, 0o700, dir_fd=parent))
             fd = self.root.dir(parts, entry.name, create=False)
             self._attributes(fd, None, entry)
             self._dir_times.append((parts, *self._times(entry)))
         elif kind == SYMLINK:
-            os.symlink(entry.linkname, name, dir_fd=parent)
+            self._create(parent, parts, lambda: os.symlink(entry.linkname, name, dir_fd=parent))
             self._attributes(parent, name, entry, symlink=True)
             os.utime(name, ns=self._times(entry), dir_fd=parent, follow_symlinks=False)
             self.size += len(os.fsencode(entry.linkname))
@@ -177,11 +183,12 @@ class _Applier:
             self._hardlink(parent, parts, entry)
         elif kind in (CHARDEV, BLOCKDEV, FIFO):
             if kind == FIFO:
-                os.mkfifo(name, 0o600, dir_fd=parent)
+                self._create(parent, parts, lambda: os.mkfifo(name, 0o600, dir_fd=parent))
             else:
                 fmt = stat.S_IFCHR if kind == CHARDEV else stat.S_IFBLK
-                os.mknod(name, fmt | 0o600, os.makedev(entry.devmajor, entry.devminor),
-                         dir_fd=parent)
+                device = os.makedev(entry.devmajor, entry.devminor)
+                self._create(parent, parts,
+                             lambda: os.mknod(name, fmt | 0o600, device, dir_fd=parent))
             self._attributes(parent, name, entry)
             os.utime(name, ns=self._times(entry), dir_fd=parent, follow_symlinks=False)
             self._written.add(parts)
@@ -191,12 +198,15 @@ class _Applier:
 
     def _hardlink(self, parent: int, parts: Parts, entry: TarEntry) -> None:
         target = _link_target(entry)
+        if target == parts:
+            return  # a link to itself: nothing to do
         if target not in self._written:
             raise UnsafeLayer(f"layer entry {entry.name!r} hardlinks to {entry.linkname!r}, "
                               "which is not an earlier file of this layer")
         target_parent = self.root.dir(target[:-1], entry.name, create=False)
-        os.link(target[-1], parts[-1], src_dir_fd=target_parent, dst_dir_fd=parent,
-                follow_symlinks=False)
+        self._create(parent, parts, lambda: os.link(
+            target[-1], parts[-1], src_dir_fd=target_parent, dst_dir_fd=parent,
+            follow_symlinks=False))
         self._written.add(parts)
 
     def _whiteout(self, entry: TarEntry, parts: Parts) -> None:
@@ -256,3 +266,4 @@ class _Applier:
             except (LayerError, UnsafeLayer):
                 continue  # replaced by a non-folder later in the archive
             os.utime(fd, ns=(atime, mtime))
+            self.root.trim()

@@ -14,6 +14,7 @@ Docker's bridge driver is the model. Layers, top down:
 - ``counters``   per-container rx/tx bytes
 """
 
+from engine.network import etcfiles, ipam
 from engine.network.driver import NetworkDriver
 from engine.network.etcfiles import render_hosts, render_resolv_conf, rewrite_in_place
 from engine.network.ports import parse_port_spec
@@ -26,6 +27,8 @@ __all__ = [
     "NetworkDriver",
     "NetworkRecord",
     "PortBinding",
+    "etcfiles",
+    "ipam",
     "parse_port_spec",
     "render_hosts",
     "render_resolv_conf",

@@ -41,6 +41,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _mode_endpoint(net: NetworkRecord, state: ContainerNet) -> Endpoint:
+    """The address-less endpoint a ``host`` or ``none`` container shows in its network."""
+    return Endpoint(f"{net.id[:32]}{state.container_id[:32]}", net.id, net.name,
+                    state.container_id, state.name, state.hostname, "", "", "", 0, "", "")
+
+
 class NetworkDriver(LifecycleMixin):
     """Bridge networking for the containers of one state root.
 
@@ -219,8 +225,11 @@ class NetworkDriver(LifecycleMixin):
 
     def _view(self, net: NetworkRecord) -> NetworkRecord:
         endpoints = {}
+        mode = {"host": "host", "null": "none"}.get(net.driver)
         for state in self._containers.values():
             endpoint = state.endpoint_on(net.id)
+            if endpoint is None and mode is not None and state.mode == mode:
+                endpoint = _mode_endpoint(net, state)
             if endpoint is not None:
                 endpoints[state.container_id] = endpoint
         return replace(net, containers=endpoints, ipam=list(net.ipam),
@@ -254,9 +263,10 @@ class NetworkDriver(LifecycleMixin):
         if network in MODES:
             self.join(container_id, network, netns_path, hostname, name=name,
                       hosts_path=hosts_path, job=job)
-            net = self._find(network)
-            return Endpoint("", net.id, net.name, container_id, name, hostname, "", "", "", 0, "", "")
+            return _mode_endpoint(self._find(network), self._containers[container_id])
         with self._lock, self._job(job, "network connect", container_id) as j:
+            if network in ("bridge", "default"):
+                self.ensure_default(job=j)  # the default network is made when first needed
             net = self._find(network)
             if net.driver != "bridge":
                 raise InvalidSpec(f"cannot connect to network {net.name} ({net.driver})")

@@ -9,7 +9,9 @@ Chains (all created and removed by Wharf; built-in chains get one jump each)::
 
     WHARF             -j WHARF-<tag>        DNAT of published ports
     WHARF-POSTROUTING -j WHARF-POST-<tag>   MASQUERADE: outbound, loopback, hairpin
-    WHARF-FORWARD     -j WHARF-FWD-<tag>    ACCEPT for Wharf's bridges, isolation
+    WHARF-FORWARD     -j WHARF-FWD-<tag>    ACCEPT for Wharf's bridges
+    WHARF-FWD-<tag>   -i <br> ! -o <br> -j WHARF-ISO-<tag>
+    WHARF-ISO-<tag>   -o <br> -j DROP       no traffic from one bridge into another
 
 ``<tag>`` names one engine state root (8 hex digits of its path's hash), so
 two engines on one host (a daemon and a test run) never touch each other's
@@ -93,6 +95,8 @@ class Firewall:
         """nat chain with this root's MASQUERADE rules."""
         self.forward = f"WHARF-FWD-{tag}"
         """filter chain with this root's forwarding rules."""
+        self.isolation = f"WHARF-ISO-{tag}"
+        """filter chain dropping traffic between this root's bridges (Docker's two-stage isolation)."""
         self._present: set[tuple[str, str, str]] | None = None
 
     # reading -----------------------------------------------------------------
@@ -111,7 +115,10 @@ class Firewall:
         return chains, rules
 
     def _own(self, chain: str) -> bool:
-        return chain in (self.dnat, self.post, self.forward)
+        return chain in self._chains()
+
+    def _chains(self) -> tuple[str, ...]:
+        return (self.dnat, self.post, self.forward, self.isolation)
 
     def present(self) -> set[tuple[str, str, str]]:
         """(table, chain, spec) of every rule now in this root's chains (read once, then tracked)."""
@@ -130,7 +137,8 @@ class Firewall:
             chains, rules = self._saved(table)
             lines: list[str] = []
             wanted_chains = [c for t, c in self.SHARED if t == table]
-            wanted_chains += [self.dnat, self.post] if table == "nat" else [self.forward]
+            wanted_chains += [self.dnat, self.post] if table == "nat" else [self.forward,
+                                                                             self.isolation]
             for chain in wanted_chains:
                 if chain not in chains:
                     lines.append(f"-N {chain}")
@@ -149,7 +157,7 @@ class Firewall:
         """Remove this root's chains and jumps; the shared chains too once nobody uses them."""
         for table in ("nat", "filter"):
             chains, rules = self._saved(table)
-            mine = [c for c in (self.dnat, self.post, self.forward) if c in chains]
+            mine = [c for c in self._chains() if c in chains]
             lines = [f"-D {c} {s}" for c, s in sorted(rules) if s.split()[-1] in mine
                      and c in ("WHARF", "WHARF-POSTROUTING", "WHARF-FORWARD")]
             lines += [f"-F {c}" for c in mine] + [f"-X {c}" for c in mine]
@@ -167,8 +175,9 @@ class Firewall:
 
     # rules ---------------------------------------------------------------------
 
-    def apply(self, add: Iterable[Rule] = (), remove: Iterable[Rule] = ()) -> int:
+    def apply(self, add: Iterable[Rule] = (), remove: Iterable[Rule] = (), retry: bool = True) -> int:
         """Add and remove rules in one batch, skipping what is already so. Returns rules changed."""
+        add, remove = list(add), list(remove)
         present = self.present()
         by_table: dict[str, list[str]] = {}
         changed: list[tuple[bool, tuple[str, str, str]]] = []
@@ -191,7 +200,14 @@ class Firewall:
             by_table.setdefault(table, []).extend(reversed(lines))
         if not changed:
             return 0
-        self._restore(by_table)
+        try:
+            self._restore(by_table)
+        except NetworkError:
+            if not retry:
+                raise
+            # someone changed our chains behind our back: read them again, retry once
+            self._present = None
+            return self.apply(add, remove, retry=False)
         for added, key in changed:
             if added:
                 present.add(key)
@@ -222,7 +238,9 @@ class Firewall:
             Rule("nat", self.post, f"-s 127.0.0.0/8 -o {bridge} -j MASQUERADE"),
             # containers on one bridge talk to each other; not to other Wharf bridges
             Rule("filter", self.forward, f"-i {bridge} -o {bridge} -j ACCEPT", top=True),
-            Rule("filter", self.forward, f"-i {bridge} -o wh+ -j DROP", top=True),
+            Rule("filter", self.forward, f"-i {bridge} ! -o {bridge} -j {self.isolation}",
+                 top=True),
+            Rule("filter", self.isolation, f"-o {bridge} -j DROP"),
         ]
         if internal:
             rules += [Rule("filter", self.forward, f"-i {bridge} ! -o {bridge} -j DROP"),

@@ -41,7 +41,8 @@ class LifecycleMixin:
         _reserved: dict[str, list[socket.socket]]
         _live: set[str]
 
-        def _job(self, job: Job | None, name: str, subject: str) -> contextlib.AbstractContextManager[Job]: ...
+        def _job(self, job: Job | None, name: str,
+                 subject: str) -> contextlib.AbstractContextManager[Job]: ...
         def _activate(self, net: NetworkRecord, job: Job) -> None: ...
         def _store_state(self, state: ContainerNet) -> None: ...
 
@@ -184,6 +185,11 @@ class LifecycleMixin:
                     continue
                 kept += len(state.endpoints)
                 self._rebind(state, j)
+            orphans = self._orphan_veths()
+            for name in orphans:
+                links.delete_link(name)
+            if orphans:
+                j.step("orphan veths deleted", NET, str(self.root), links=orphans)
             wanted = [r for n in self._networks.values() if n.driver == "bridge"
                       for r in self._fw.network_rules(n.bridge, n.ipam[0].subnet, n.internal)]
             wanted += [r for s in self._containers.values() for r in self._port_rules(s, s.ports)]
@@ -193,6 +199,16 @@ class LifecycleMixin:
             self._refresh_hosts(list(self._containers))
             return {"networks": len(self._live), "endpoints": kept, "released": released,
                     "rules": changed}
+
+    def _orphan_veths(self) -> list[str]:
+        """Ports of this root's bridges that no stored endpoint owns (a crash mid-connect)."""
+        known = {e.host_ifname for c in self._containers.values() for e in c.endpoints}
+        found = []
+        for net in self._networks.values():
+            folder = Path(f"/sys/class/net/{net.bridge}/brif") if net.bridge else None
+            if folder is not None and folder.is_dir():
+                found += [p.name for p in folder.iterdir() if p.name not in known]
+        return sorted(found)
 
     def _rebind(self, state: ContainerNet, job: Job) -> None:
         if state.container_id in self._reserved:

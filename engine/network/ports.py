@@ -9,6 +9,12 @@ programs, the driver still *binds* every published host port (a bound,
 unlistened socket, no ``SO_REUSEADDR``): a port in use is refused before the
 container starts, and a program that later tries to bind it gets EADDRINUSE.
 Random host ports come from the kernel's ephemeral range (bind to port 0).
+
+Measured here (one run, 300 sequential connect/request/close of 100 bytes
+from the host to a container through ``127.0.0.1:<published>``): direct to
+the container's address 75 µs median, DNAT 81 µs, an asyncio userland proxy
+in the engine (docker-proxy's design) 349 µs (p95 843 µs); one 52 MB stream:
+direct 1.6 GB/s, DNAT 1.8 GB/s, userland proxy 0.5 GB/s (and the engine's CPU).
 """
 
 from __future__ import annotations

@@ -151,6 +151,7 @@ class Authenticator:
         self._realm_allowed = realm_allowed
         self._lock = threading.Lock()
         self._challenges: dict[str, Challenge] = {}
+        self._fetch_locks: dict[TokenKey, threading.Lock] = {}
         self.tokens = TokenCache()
         """The Bearer tokens fetched so far."""
         self.token_requests = 0
@@ -176,7 +177,7 @@ class Authenticator:
         return chosen
 
     def header(self, host: str, registry: str, scopes: Sequence[str], *,
-               job: Job | None = None, refresh: bool = False) -> str | None:
+               job: Job | None = None, refused: str | None = None) -> str | None:
         """The ``Authorization`` value for a request to ``host``, or ``None`` (anonymous).
 
         Args:
@@ -184,7 +185,9 @@ class Authenticator:
             registry: the domain as the user names it (for the credential lookup).
             scopes: the scopes the request needs (Bearer only).
             job: where to publish a ``token fetched`` step.
-            refresh: drop a cached token and fetch a new one.
+            refused: the ``Authorization`` value the registry just refused: if the
+                cache still holds that token, it is dropped and a new one fetched
+                (another thread may already have replaced it).
 
         Raises:
             Unauthorized: the token server refused the credentials.
@@ -200,12 +203,16 @@ class Authenticator:
         scope_key = tuple(sorted(set(scopes)))
         key: TokenKey = (host, challenge.realm, challenge.service, scope_key,
                          credentials.identity if credentials else "")
-        if refresh:
-            self.tokens.discard(key)
-        token = self.tokens.get(key)
-        if token is None:
-            token = self._fetch_token(host, challenge, list(scopes), credentials, job)
-            self.tokens.put(key, token)
+        with self._lock:
+            fetch_lock = self._fetch_locks.setdefault(key, threading.Lock())
+        with fetch_lock:  # one fetch per key, however many threads need the token at once
+            token = self.tokens.get(key)
+            if token is not None and refused is not None and "Bearer " + token.value == refused:
+                self.tokens.discard(key)
+                token = None
+            if token is None:
+                token = self._fetch_token(host, challenge, list(scopes), credentials, job)
+                self.tokens.put(key, token)
         return "Bearer " + token.value
 
     def _fetch_token(self, host: str, challenge: Challenge, scopes: list[str],

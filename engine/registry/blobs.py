@@ -1,5 +1,12 @@
 """Streaming blob downloads into a sink, verified while they stream, resumable with Range.
 
+A descriptor's ``urls`` (foreign layers) are tried first, without
+credentials, before the registry itself (CVE-2020-15157).
+
+Blobs are asked for with ``Accept-Encoding: identity`` so that offsets and
+Content-Length count stored bytes; a server that encodes anyway is decoded
+(the digest covers the blob after transport decoding).
+
 The sink is the content store's ingest writer (:class:`BlobSink`: ``offset``
 and ``write``). :func:`fetch_blob` asks for ``bytes=<offset>-`` when the
 sink already holds a prefix, accepts a 206 only with a matching
@@ -19,11 +26,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from engine.errors import DigestMismatch, InvalidArgument, RegistryUnavailable, SizeMismatch
+from engine.errors import DigestMismatch, InvalidArgument, RegistryError, RegistryUnavailable, SizeMismatch
 from engine.jobs import Component, Job
 from engine.registry.manifest import Descriptor
 from engine.registry.reference import Reference
-from engine.registry.transport import Transport, describe_transport_error, raise_for_status
+from engine.registry.responses import raise_for_status
+from engine.registry.transport import Transport, describe_transport_error
 
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 """Bytes handed to the sink per write (at most)."""
@@ -139,31 +147,54 @@ def fetch_blob(transport: Transport, repo: Reference, descriptor: Descriptor, si
     resumed_from = start if start else None
     delay = transport.backoff
     what = f"blob {descriptor.digest} of {repo.name}"
+    external = list(descriptor.urls)
     while position < size or (size == 0 and written == 0 and position == 0):
         headers = {"Accept-Encoding": "identity"}
         if position:
             headers["Range"] = f"bytes={position}-"
-        response = transport.request("GET", repo.api_host, f"/v2/{repo.path}/blobs/{descriptor.digest}",
-                                     registry=repo.domain, scopes=[f"repository:{repo.path}:pull"],
-                                     headers=headers, job=job, stream=True)
+        response = None
+        while external and response is None:  # foreign layers: their own URLs first, no credentials
+            source = external.pop(0)
+            response = transport.external_get(source, headers)
+            if response is not None and job is not None:
+                job.step("external blob source", Component.REGISTRY, str(descriptor.digest), url=source)
+        if response is None:
+            response = transport.request("GET", repo.api_host, f"/v2/{repo.path}/blobs/{descriptor.digest}",
+                                         registry=repo.domain, scopes=[f"repository:{repo.path}:pull"],
+                                         headers=headers, job=job, stream=True)
+        pending = bytearray()
+
+        def flush() -> None:
+            nonlocal position, written
+            if not pending:
+                return
+            data = bytes(pending)
+            pending.clear()
+            digest_hasher.update(data)
+            sink.write(data)
+            position += len(data)
+            written += len(data)
+            if progress is not None:
+                progress(position, size)
+
         try:
             skip = _check_start(response, position, size, what)
             try:
-                for chunk in response.iter_raw(chunk_size):
+                encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+                for piece in (response.iter_bytes() if encoded else response.iter_raw()):
                     if skip:
-                        drop = min(skip, len(chunk))
-                        chunk, skip = chunk[drop:], skip - drop
-                        if not chunk:
+                        drop = min(skip, len(piece))
+                        piece, skip = piece[drop:], skip - drop
+                        if not piece:
                             continue
-                    if position + len(chunk) > size:
+                    if position + len(pending) + len(piece) > size:
                         raise SizeMismatch(f"{what}: the registry sent more than the declared {size} bytes")
-                    digest_hasher.update(chunk)
-                    sink.write(chunk)
-                    position += len(chunk)
-                    written += len(chunk)
-                    if progress is not None:
-                        progress(position, size)
+                    pending += piece
+                    if len(pending) >= chunk_size:
+                        flush()
+                flush()
             except httpx.TransportError as exc:
+                flush()  # keep what arrived intact: the resume starts after it
                 if resumes_left <= 0:
                     raise RegistryUnavailable(
                         f"{what}: the connection kept dropping ({describe_transport_error(exc)}) "
@@ -192,7 +223,7 @@ def _check_start(response: httpx.Response, position: int, size: int, what: str) 
     if position and response.status_code == 206:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
         if not match or int(match.group(1)) != position:
-            raise RegistryUnavailable(
+            raise RegistryError(
                 f"{what}: asked for bytes {position}- but the registry answered Content-Range "
                 f"{response.headers.get('content-range')!r}")
         if match.group(3) != "*" and int(match.group(3)) != size:
@@ -201,6 +232,7 @@ def _check_start(response: httpx.Response, position: int, size: int, what: str) 
         return 0
     raise_for_status(response, what, ok=(200,))
     length = response.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) != size:
+    encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    if not encoded and length is not None and length.isdigit() and int(length) != size:
         raise SizeMismatch(f"{what}: the registry offers {length} bytes, the descriptor declares {size}")
     return position  # a 200 to a Range request: the whole blob again, skip what we have

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from engine.errors import (ManifestTooLarge, ManifestUnknown, RegistryError, SizeMismatch,
-                           UnsupportedMediaType)
+from engine.errors import (ManifestTooLarge, ManifestUnknown, RegistryError, RegistryUnavailable,
+                           SizeMismatch, UnsupportedMediaType)
 from engine.jobs import Component, Job
 from engine.registry import push as _push
 from engine.registry.blobs import DEFAULT_CHUNK_SIZE, BlobSink, BytesSink, Progress, fetch_blob
@@ -24,7 +23,9 @@ from engine.registry.manifest import (DEFAULT_MAX_MANIFEST_SIZE, IMAGE_CONFIG_TY
                                       Descriptor, Manifest, decode_manifest)
 from engine.registry.platforms import Platform, host_platform, select
 from engine.registry.reference import Digest, Reference, parse_digest, parse_reference
-from engine.registry.transport import Transport, raise_for_status
+from engine.registry.results import Inspection, PingResult, PlatformEntry, ResolvedImage
+from engine.registry.responses import raise_for_status
+from engine.registry.transport import Transport, describe_transport_error
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 """The largest image config accepted."""
@@ -32,116 +33,30 @@ MAX_CONFIG_SIZE = 8 * 1024 * 1024
 MAX_INDEX_DEPTH = 4
 
 
-@dataclass(frozen=True)
-class PingResult:
-    """What ``GET /v2/`` said.
-
-    Attributes:
-        host: the API host.
-        url: the URL that answered (shows the scheme chosen).
-        status: 200 (open) or 401 (authentication needed).
-        auth_scheme: ``""``, ``"basic"`` or ``"bearer"``.
-        realm: the token realm (Bearer) or protection space (Basic).
-    """
-
-    host: str
-    url: str
-    status: int
-    auth_scheme: str = ""
-    realm: str = ""
-
-
-@dataclass(frozen=True)
-class ResolvedImage:
-    """An image reference resolved to one platform's manifest.
-
-    Attributes:
-        reference: the reference as asked.
-        top: what the tag or digest points at (an index or the manifest itself).
-        manifest: the image manifest for the chosen platform.
-        platform: the chosen index entry's platform, ``None`` for a single manifest.
-    """
-
-    reference: Reference
-    top: Manifest
-    manifest: Manifest
-    platform: Platform | None = None
-
-    @property
-    def digest(self) -> Digest:
-        """The digest the reference resolves to (Docker's RepoDigest)."""
-        return self.top.digest
-
-    @property
-    def index(self) -> Manifest | None:
-        """The index, if the reference points at one."""
-        return self.top if self.top.is_index else None
-
-
-@dataclass(frozen=True)
-class PlatformEntry:
-    """One entry of an index, as the repository pane lists it.
-
-    Attributes:
-        platform: ``linux/arm64`` … (``unknown/unknown`` for attestations).
-        descriptor: the entry's descriptor.
-        attestation: whether it is an attestation manifest rather than an image.
-    """
-
-    platform: Platform | None
-    descriptor: Descriptor
-    attestation: bool
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """An image described without pulling it.
-
-    Attributes:
-        reference: what was inspected.
-        top: the manifest or index the reference points at.
-        platforms: an index's entries (empty for a single manifest).
-        image: the chosen platform's image manifest (``None`` if no entry fits).
-        platform: the chosen platform.
-        config: the parsed image config.
-        layers: the layer descriptors (sizes and media types).
-    """
-
-    reference: Reference
-    top: Manifest
-    platforms: list[PlatformEntry] = field(default_factory=list)
-    image: Manifest | None = None
-    platform: Platform | None = None
-    config: Mapping[str, Any] | None = None
-    layers: list[Descriptor] = field(default_factory=list)
-
-    @property
-    def digest(self) -> Digest:
-        """The digest the reference points at."""
-        return self.top.digest
-
-    @property
-    def media_type(self) -> str:
-        """The top manifest's media type."""
-        return self.top.media_type
-
-    @property
-    def size(self) -> int:
-        """Compressed size of the chosen image: layers plus config plus manifest."""
-        if self.image is None:
-            return 0
-        config = self.image.config
-        return sum(d.size for d in self.layers) + (config.size if config else 0) + self.image.size
-
-
 def _as_reference(value: Reference | str) -> Reference:
     return value if isinstance(value, Reference) else parse_reference(value)
+
+
+def _registry_of(value: Reference | str) -> Reference:
+    """A reference naming the registry: a reference, or a bare domain such as ``127.0.0.1:5000``."""
+    if isinstance(value, Reference):
+        return value
+    return parse_reference(value if "/" in value else f"{value}/x")
 
 
 def _as_platform(value: Platform | str | None, default: Platform) -> Platform:
     if value is None:
         return default
     return value if isinstance(value, Platform) else Platform.parse(value)
+
+
+def _rate_limit(response: httpx.Response) -> dict[str, str]:
+    """Docker Hub's ``ratelimit-limit``/``ratelimit-remaining`` (``N;w=S``), when present."""
+    out = {}
+    for header in ("ratelimit-limit", "ratelimit-remaining"):
+        if header in response.headers:
+            out[header.replace("-", "_")] = response.headers[header]
+    return out
 
 
 def _next_link(response: httpx.Response) -> str | None:
@@ -212,9 +127,7 @@ class RegistryClient:
             RegistryUnavailable: it could not be reached.
             RegistryError: it answered neither 200 nor 401.
         """
-        host = registry.api_host if isinstance(registry, Reference) else (
-            parse_reference(f"{registry}/x").api_host if "/" not in registry else
-            parse_reference(registry).api_host)
+        host = _registry_of(registry).api_host
         response = self.transport.ping(host)
         if response.status_code not in (200, 401):
             raise_for_status(response, "the API version check /v2/")
@@ -240,35 +153,45 @@ class RegistryClient:
         """
         ref = _as_reference(reference)
         what = f"manifest {ref}"
-        response = self.transport.request(
-            "GET", ref.api_host, f"/v2/{ref.path}/manifests/{ref.identifier}", registry=ref.domain,
-            scopes=[f"repository:{ref.path}:pull"], headers={"Accept": MANIFEST_ACCEPT},
-            job=job, stream=True)
-        try:
-            if response.status_code != 200:
-                raise_for_status(response, what)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_manifest_size:
-                raise ManifestTooLarge(f"{what} is {declared} bytes, over the "
-                                       f"{self.max_manifest_size} byte limit")
-            body = bytearray()
-            for chunk in response.iter_raw(64 * 1024):
-                body += chunk
-                if len(body) > self.max_manifest_size:
-                    raise ManifestTooLarge(f"{what} is over the {self.max_manifest_size} byte limit")
-        except httpx.TransportError as exc:
-            raise RegistryError(f"{what}: the connection dropped while reading it ({exc})") from None
-        finally:
-            response.close()
-        manifest = decode_manifest(bytes(body), response.headers.get("content-type"), reference=str(ref),
+        for attempt in range(self.transport.retries + 1):
+            response = self.transport.request(
+                "GET", ref.api_host, f"/v2/{ref.path}/manifests/{ref.identifier}", registry=ref.domain,
+                scopes=[f"repository:{ref.path}:pull"], headers={"Accept": MANIFEST_ACCEPT},
+                job=job, stream=True)
+            try:
+                body = self._read_manifest_body(response, what)
+                break
+            except httpx.TransportError as exc:
+                if attempt == self.transport.retries:
+                    raise RegistryUnavailable(f"{what}: the connection kept dropping while reading it "
+                                              f"({describe_transport_error(exc)})") from None
+                self.transport.sleep(min(self.transport.backoff * 2 ** attempt, self.transport.max_backoff))
+            finally:
+                response.close()
+        manifest = decode_manifest(body, response.headers.get("content-type"), reference=str(ref),
                                    expected=ref.digest,
                                    header_digest=response.headers.get("docker-content-digest"),
                                    max_size=self.max_manifest_size)
         if job is not None:
             job.step("manifest fetched", Component.REGISTRY, str(ref), media_type=manifest.media_type,
                      digest=str(manifest.digest), size=manifest.size,
-                     content_type=response.headers.get("content-type", ""))
+                     content_type=response.headers.get("content-type", ""),
+                     **_rate_limit(response))
         return manifest
+
+    def _read_manifest_body(self, response: httpx.Response, what: str) -> bytes:
+        """The body of a manifest response, within the size cap."""
+        if response.status_code != 200:
+            raise_for_status(response, what)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_manifest_size:
+            raise ManifestTooLarge(f"{what} is {declared} bytes, over the {self.max_manifest_size} byte limit")
+        body = bytearray()
+        for chunk in response.iter_bytes():  # decoded: the digest covers the manifest itself
+            body += chunk
+            if len(body) > self.max_manifest_size:
+                raise ManifestTooLarge(f"{what} is over the {self.max_manifest_size} byte limit")
+        return bytes(body)
 
     def head_manifest(self, reference: Reference | str, *, job: Job | None = None) -> Descriptor:
         """Resolve a reference to a descriptor cheaply (HEAD; GET when HEAD says too little)."""
@@ -401,10 +324,10 @@ class RegistryClient:
         """All tags of a repository (the registry's order)."""
         return list(self.iter_tags(repo, page_size=page_size, job=job))
 
-    def catalog(self, registry: str, *, page_size: int | None = None, job: Job | None = None) -> list[str]:
+    def catalog(self, registry: Reference | str, *, page_size: int | None = None, job: Job | None = None) -> list[str]:
         """All repository names of a registry (``/v2/_catalog``, following ``Link``)."""
-        host = parse_reference(f"{registry}/x").api_host
-        domain = parse_reference(f"{registry}/x").domain
+        where = _registry_of(registry)
+        host, domain = where.api_host, where.domain
         names: list[str] = []
         path: str | None = "/v2/_catalog"
         params = {"n": str(page_size)} if page_size else None
@@ -443,9 +366,11 @@ class RegistryClient:
         return _push.mount_blob(self.transport, _as_reference(repo), _digest(digest), _as_reference(source))
 
     def push_blob(self, repo: Reference | str, digest: Digest | str, data: bytes | Any,
-                  size: int | None = None, *, job: Job | None = None) -> None:
+                  size: int | None = None, *, job: Job | None = None,
+                  chunk_size: int = _push.UPLOAD_CHUNK_SIZE) -> None:
         """Upload a blob (bytes or a binary file) unless the repository already has it."""
-        _push.push_blob(self.transport, _as_reference(repo), _digest(digest), data, size, job=job)
+        _push.push_blob(self.transport, _as_reference(repo), _digest(digest), data, size, job=job,
+                        chunk_size=chunk_size)
 
     def put_manifest(self, reference: Reference | str, raw: bytes, media_type: str | None = None, *,
                      job: Job | None = None) -> Digest:

@@ -17,7 +17,8 @@ from engine.errors import DigestMismatch, RegistryError
 from engine.jobs import Component, Job
 from engine.registry.manifest import guess_media_type
 from engine.registry.reference import Digest, Reference
-from engine.registry.transport import Transport, raise_for_status
+from engine.registry.responses import raise_for_status
+from engine.registry.transport import Transport
 
 UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 """Blobs larger than this are sent as several PATCH chunks."""
@@ -61,12 +62,14 @@ def mount_blob(transport: Transport, repo: Reference, digest: Digest, source: Re
 
 
 def push_blob(transport: Transport, repo: Reference, digest: Digest, data: bytes | Any,
-              size: int | None = None, *, job: Job | None = None) -> None:
+              size: int | None = None, *, job: Job | None = None,
+              chunk_size: int = UPLOAD_CHUNK_SIZE) -> None:
     """Upload a blob: POST a session, PATCH chunks (large blobs), PUT ``?digest=``.
 
     Args:
         data: the blob's bytes, or a binary file positioned at its start.
-        size: its length (required for a file; checked against the bytes sent).
+        size: its length (checked against the bytes sent).
+        chunk_size: blobs larger than this go in several PATCH requests of this size.
 
     Raises:
         DigestMismatch: the data does not hash to ``digest`` (checked before the final PUT).
@@ -83,10 +86,10 @@ def push_blob(transport: Transport, repo: Reference, digest: Digest, data: bytes
     location = _location(response, what)
     hasher = digest.hasher()
     sent = 0
-    chunk = stream.read(UPLOAD_CHUNK_SIZE)
+    chunk = stream.read(chunk_size)
     final_body = b""
     while chunk:
-        following = stream.read(UPLOAD_CHUNK_SIZE)
+        following = stream.read(chunk_size)
         hasher.update(chunk)
         if not following and sent == 0:
             final_body = chunk  # small blob: monolithic PUT

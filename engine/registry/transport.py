@@ -5,7 +5,8 @@ thread-safe and reuses connections (one ``httpx.Client`` underneath).
 
 - **Scheme**: https first; plain http only for loopback hosts and registries
   the user marks insecure (for those, https is tried without certificate
-  checks first, then http, as Docker does). The scheme that answered is remembered.
+  checks first, then http, as Docker does for insecure registries, which
+  always include 127.0.0.0/8). The scheme that answered is remembered.
 - **Auth**: a 401 teaches the host's challenge; the request is repeated once
   with credentials or a (new) token for the union of the scopes; a second 401
   is :class:`~engine.errors.Unauthorized`.
@@ -14,13 +15,14 @@ thread-safe and reuses connections (one ``httpx.Client`` underneath).
 - **Retries**: connection errors, 408, 429 and 5xx are retried with
   exponential backoff, honouring ``Retry-After``, a bounded number of times.
 - **Errors**: ``{"errors":[…]}`` bodies become :mod:`engine.errors` classes.
+- **Warnings**: ``Warning: 299 - "…"`` headers are kept once each (:attr:`Transport.warnings`).
 """
 
 from __future__ import annotations
 
 import email.utils
 import ipaddress
-import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,18 +30,18 @@ from typing import Any
 
 import httpx
 
-from engine.errors import (ManifestUnknown, NotFound, RegistryError, RegistryUnavailable,
-                           Unauthorized, UnsupportedMediaType)
-from engine.jobs import Job
+from engine.errors import RegistryError, RegistryUnavailable, Unauthorized
+from engine.jobs import Component, Job
 from engine.registry.auth import Authenticator
 from engine.registry.challenge import merge_scopes
 from engine.registry.credentials import CredentialSource
+from engine.registry.responses import error_summary, hostport, raise_for_status
 from engine.version import __version__ as _version
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-_ERROR_BODY_LIMIT = 64 * 1024
+_WARNING = re.compile(r'299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
 
 
 def is_loopback(host: str) -> bool:
@@ -55,11 +57,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-
-
-def _hostport(url: httpx.URL) -> str:
-    host = f"[{url.host}]" if ":" in url.host else url.host
-    return f"{host}:{url.port}" if url.port else host
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -105,6 +102,8 @@ class Transport:
         self._schemes: dict[str, str] = {}
         self.auth = Authenticator(credentials, self._token_fetch, self._realm_allowed)
         """Learns challenges and holds the token cache."""
+        self.warnings: set[tuple[str, str]] = set()
+        """``(host, text)`` of every registry ``Warning`` seen, each once."""
         self.sleep = time.sleep
         """How to wait between retries (tests may replace it to record delays)."""
 
@@ -136,8 +135,8 @@ class Transport:
         return f"{self._schemes_for(host)[0]}://{host}"
 
     def _client_for(self, url: httpx.URL, registry_host: str) -> httpx.Client:
-        if url.scheme == "https" and registry_host.lower() in self.insecure \
-                and _hostport(url).lower() == registry_host.lower():
+        if url.scheme == "https" and self.is_insecure(registry_host) \
+                and hostport(url).lower() == registry_host.lower():
             with self._lock:
                 if self._http_noverify is None:
                     self._http_noverify = httpx.Client(
@@ -147,8 +146,8 @@ class Transport:
         return self._http
 
     def _realm_allowed(self, host: str, realm: httpx.URL) -> bool:
-        return is_loopback(_hostport(realm)) or self.is_insecure(host) or \
-            _hostport(realm).lower() in self.insecure
+        return is_loopback(hostport(realm)) or self.is_insecure(host) or \
+            hostport(realm).lower() in self.insecure
 
     # -- sending -------------------------------------------------------------------------
 
@@ -183,7 +182,7 @@ class Transport:
     def _token_fetch(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         target = httpx.URL(url)
         response = self._send_with_retries(self._http, {"method": method, "url": url, **kwargs},
-                                           "token request", _hostport(target))
+                                           "token request", hostport(target))
         response.read()
         return response
 
@@ -218,7 +217,7 @@ class Transport:
         refreshed = False
         for _round in range(3):
             response = self._send_following(method, host, path, params, headers, content, auth)
-            if response.status_code != 401 or _hostport(response.url).lower() != host.lower():
+            if response.status_code != 401 or hostport(response.url).lower() != host.lower():
                 break
             response.read()
             response.close()
@@ -234,12 +233,13 @@ class Transport:
                     f"{registry} (log in first)")
             scopes = merge_scopes(challenge.scopes, scopes)
             refreshed = auth is not None
-            auth = self.auth.header(host, registry, scopes, job=job, refresh=refreshed)
+            auth = self.auth.header(host, registry, scopes, job=job, refused=auth)
             if auth is None:
                 raise Unauthorized(f"registry {host} wants {challenge.scheme} authentication, "
                                    "which Wharf cannot answer")
         else:
             raise Unauthorized(f"registry {host} kept answering 401")
+        self._note_warnings(host, response, job)
         if not stream:
             try:
                 response.read()
@@ -247,6 +247,42 @@ class Transport:
                 response.close()
                 raise RegistryUnavailable(
                     f"registry {host} dropped the connection: {describe_transport_error(exc)}") from None
+        return response
+
+    def _note_warnings(self, host: str, response: httpx.Response, job: Job | None) -> None:
+        """Keep ``Warning: 299 - "…"`` texts once each, and show new ones as a Job step."""
+        for value in response.headers.get_list("warning"):
+            match = _WARNING.match(value.strip())
+            if not match:
+                continue
+            text = match.group(1).replace('\\"', '"')
+            with self._lock:
+                new = (host, text) not in self.warnings
+                self.warnings.add((host, text))
+            if new and job is not None:
+                job.step("registry warning", Component.REGISTRY, host, warning=text)
+
+    def external_get(self, url: str, headers: Mapping[str, str]) -> httpx.Response | None:
+        """GET a foreign layer's own URL, never with credentials; ``None`` if it fails.
+
+        Plain http is used only for loopback or insecure hosts. The response streams
+        and is 200 or 206; the caller closes it.
+        """
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL:
+            return None
+        host = hostport(target) if target.host else ""
+        if target.scheme not in ("http", "https") or not host or \
+                (target.scheme == "http" and not self.is_insecure(host)):
+            return None
+        try:
+            response = self._send_following("GET", host, str(target), None, headers, None, None)
+        except RegistryError:
+            return None
+        if response.status_code not in (200, 206):
+            response.close()
+            return None
         return response
 
     def ping(self, host: str) -> httpx.Response:
@@ -284,7 +320,7 @@ class Transport:
         for index, scheme in enumerate(schemes):
             if path.startswith(("http://", "https://")):
                 url = httpx.URL(path)
-                if _hostport(url).lower() != host.lower():
+                if hostport(url).lower() != host.lower():
                     auth = None  # an absolute URL (Location, Link) on another host: no credentials
             else:
                 url = httpx.URL(f"{scheme}://{host}{path}")
@@ -295,19 +331,19 @@ class Transport:
                 if index < len(schemes) - 1:
                     continue
                 raise
-            if _hostport(url).lower() == host.lower():
+            if hostport(url).lower() == host.lower():
                 self._remember_scheme(host, url.scheme)
             break
         assert response is not None
-        origin = (response.url.scheme, _hostport(response.url).lower())
+        origin = (response.url.scheme, hostport(response.url).lower())
         for _ in range(MAX_REDIRECTS):
             if response.status_code not in REDIRECT_STATUSES or "location" not in response.headers:
                 return response
             target = response.url.join(response.headers["location"])
             response.close()
-            same_origin = (target.scheme, _hostport(target).lower()) == origin
+            same_origin = (target.scheme, hostport(target).lower()) == origin
             next_method = "GET" if response.status_code == 303 and method != "HEAD" else method
-            response = self._send_hop(next_method, target, _hostport(target), None, headers,
+            response = self._send_hop(next_method, target, hostport(target), None, headers,
                                       content if next_method == method else None,
                                       auth if same_origin else None, quick=False)
         if response.status_code in REDIRECT_STATUSES:
@@ -348,68 +384,4 @@ def describe_transport_error(exc: httpx.TransportError) -> str:
     return text
 
 
-def error_entries(response: httpx.Response) -> list[dict[str, Any]]:
-    """The ``errors`` array of a registry error body (empty if there is none or it is not JSON)."""
-    try:
-        body = response.content[:_ERROR_BODY_LIMIT]
-        data = json.loads(body) if body else None
-    except (ValueError, httpx.ResponseNotRead):
-        return []
-    errors = data.get("errors") if isinstance(data, dict) else None
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
-
-
-def error_summary(response: httpx.Response) -> str:
-    """``CODE: message; CODE: message`` from an error body, or ``""``."""
-    parts = []
-    for entry in error_entries(response):
-        code, message = entry.get("code", ""), entry.get("message", "")
-        parts.append(f"{code}: {message}" if message else str(code))
-    return "; ".join(parts)
-
-
-def raise_for_status(response: httpx.Response, what: str, ok: Iterable[int] = (200,)) -> None:
-    """Translate a failed response into :mod:`engine.errors`.
-
-    Args:
-        response: a response whose body has been read (or is streaming; it is read here).
-        what: what was asked for, e.g. ``manifest 127.0.0.1:5000/a:b``.
-        ok: the statuses that are success.
-
-    Raises:
-        ManifestUnknown: 404, or NAME_UNKNOWN / MANIFEST_UNKNOWN / BLOB_UNKNOWN.
-        Unauthorized: 401/403, UNAUTHORIZED / DENIED.
-        UnsupportedMediaType: UNSUPPORTED, 415.
-        RegistryUnavailable: 429 or 5xx (after the transport's retries).
-        RegistryError: anything else.
-    """
-    if response.status_code in set(ok):
-        return
-    try:
-        response.read()
-    except httpx.TransportError:
-        pass
-    finally:
-        response.close()
-    codes = {str(e.get("code", "")).upper() for e in error_entries(response)}
-    summary = error_summary(response)
-    host = _hostport(response.url)
-    detail = f": {summary}" if summary else ""
-    status = response.status_code
-    if codes & {"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"} or status == 404:
-        raise ManifestUnknown(f"{what} not found in registry {host}{detail or ' (HTTP 404)'}")
-    if codes & {"UNAUTHORIZED", "DENIED"} or status in (401, 403):
-        raise Unauthorized(f"registry {host} denied access to {what} (HTTP {status}){detail}")
-    if "UNSUPPORTED" in codes or status == 415:
-        raise UnsupportedMediaType(f"registry {host} does not support this for {what}{detail}")
-    if status == 429 or "TOOMANYREQUESTS" in codes:
-        raise RegistryUnavailable(f"registry {host} rate-limits requests for {what} (HTTP 429){detail}")
-    if status >= 500:
-        raise RegistryUnavailable(f"registry {host} failed on {what} (HTTP {status}){detail}")
-    if status == 405:
-        raise RegistryError(f"registry {host} does not allow this on {what} (HTTP 405){detail}")
-    raise RegistryError(f"registry {host} refused {what} (HTTP {status}){detail}")
-
-
-__all__ = ["Transport", "raise_for_status", "error_entries", "error_summary", "is_loopback",
-           "retry_after_seconds", "describe_transport_error", "NotFound"]
+__all__ = ["Transport", "describe_transport_error", "is_loopback", "raise_for_status", "retry_after_seconds"]

@@ -33,9 +33,14 @@ def last_cap() -> int:
 
 
 def all_capabilities() -> list[str]:
-    """Every capability the kernel and this table know (for privileged containers)."""
+    """Every capability the kernel knows and this process may still hold (its bounding set):
+    what a privileged container gets."""
     top = last_cap()
-    return [name for name, number in CAPABILITIES.items() if number <= top]
+    result = []
+    for name, number in CAPABILITIES.items():
+        if number <= top and syscalls.prctl(syscalls.PR_CAPBSET_READ, number) == 1:
+            result.append(name)
+    return result
 
 
 def normalize(names: list[str]) -> list[str]:
@@ -74,6 +79,14 @@ def apply(keep: int) -> None:
 
     Call after the uid switch (with ``PR_SET_KEEPCAPS``) and after
     :func:`drop_bounding`.
+
+    Raises:
+        InvalidSpec: ``keep`` asks for capabilities this process does not have.
     """
+    _effective, permitted, _inheritable = syscalls.capget()
+    missing = keep & ~permitted
+    if missing:
+        names = [n for n, b in CAPABILITIES.items() if missing & (1 << b)]
+        raise InvalidSpec(f"capabilities not available to the engine: {', '.join(names)}")
     syscalls.capset(keep, keep, 0)
     syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_CLEAR_ALL)

@@ -280,10 +280,22 @@ def write_sysctls(sysctls: dict[str, str]) -> None:
             raise InvalidSpec(f"cannot set sysctl {key}={value}: {exc.strerror}") from exc
 
 
+PRIVATE_NETNS_SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "0",
+                         "net.ipv4.ping_group_range": "0 2147483647"}
+"""moby's defaults for a container with its own network namespace (set when present)."""
+
+
 def finalize(spec: RuntimeSpec) -> None:
     """After the pivot: sysctls, read-only and masked paths, read-only root."""
     if sc.fs_magic("/proc") != sc.PROC_SUPER_MAGIC:
         raise RuntimeFailure("/proc in the container is not procfs")
+    if spec.namespaces.net != "host":
+        for key, value in PRIVATE_NETNS_SYSCTLS.items():
+            if key not in spec.sysctls:
+                try:
+                    write_sysctls({key: value})
+                except InvalidSpec:
+                    pass
     write_sysctls(spec.sysctls)
     if not spec.privileged:
         readonly_paths(spec.readonly_paths)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from harness.images import busybox_layout, skopeo_push
 from harness.registry import Registry
-from registry_helpers.proxy import TamperProxy
-from registry_helpers.tokenserver import ISSUER, SERVICE, TokenServer
+from registry.registry_helpers.proxy import TamperProxy
+from registry.registry_helpers.tokenserver import ISSUER, SERVICE, TokenServer
 
 from engine.registry import RegistryClient
 

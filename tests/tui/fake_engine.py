@@ -324,7 +324,7 @@ class _API:
                                                   ("image", "pull", "redis:7")]):
             yield {"Type": kind, "Action": action, "Actor": {"ID": _hex(name), "Attributes": {"name": name}},
                    "time": int(BASE_TIME) + i}
-        self.client.events_gate.wait(30)
+        self.client.events_gate.wait(0.3)
 
     def journal(self, since: int = 0) -> Iterator[dict[str, Any]]:
         self.client._call("api.journal", since)
@@ -348,7 +348,7 @@ class _API:
             if seq > since:
                 yield {"kind": kind, "action": action, "job_id": f"job-{1 + (seq > 6)}", "component": component,
                        "subject": subject, "detail": detail, "time": BASE_TIME + seq * 0.25, "seq": seq}
-        self.client.events_gate.wait(30)
+        self.client.events_gate.wait(0.3)
 
     def anatomy(self, container_id: str) -> dict[str, Any]:
         self.client._call("api.anatomy", container_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from textual import on, work
 from textual.binding import Binding
@@ -11,7 +10,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from tui import clock
 from tui.data.errors import EngineGone
+from tui.screens.container_views import TerminalReady
 from tui.data.models import EngineInfo, Health
 from tui.messages import EngineLost, Notice, RefreshRequested, ShowContainer
 from tui.widgets.banner import ConnectionBanner
@@ -91,13 +92,15 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             except EngineGone as exc:
                 attempt += 1
                 self.post_message(self.Unreachable(exc.message, delay, attempt))
-                time.sleep(delay)
+                if clock.nap(delay, lambda: worker.is_cancelled):
+                    return
                 delay = min(delay * 2, self.retry_most)
                 continue
             self.post_message(self.Connected(info))
             break
         while not worker.is_cancelled:
-            time.sleep(self.health_every)
+            if clock.nap(self.health_every, lambda: worker.is_cancelled):
+                return
             health = port.ping()
             if not health.ok:
                 self.post_message(EngineLost(health.message))
@@ -232,3 +235,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             pane.table.clear()
             pane.table._cells.clear()
             pane._render_rows()
+
+    def on_terminal_ready(self, message: TerminalReady) -> None:
+        """Suspend the app and relay the terminal to the container."""
+        from tui.screens.container_views import relay  # noqa: PLC0415
+        message.stop()
+        relay(self, message)

@@ -12,10 +12,10 @@ from textual import events, on, work
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 from textual.worker import get_current_worker
 
-from tui import fmt
+from tui import clock, fmt
 from tui.data.errors import EngineGone, PortError
 from tui.data.models import ContainerRow, StatsSample
 from tui.messages import EngineLost, Notice, RefreshRequested
@@ -173,7 +173,8 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
                 self.post_message(EngineLost(exc.message))
                 return
             self.post_message(self.Listed(rows))
-            time.sleep(self.refresh_every)
+            if clock.nap(self.refresh_every, lambda: worker.is_cancelled):
+                return
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="containers-once",
           description="list containers")
@@ -298,6 +299,11 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
         self.table.set_cell(key, "mark", Text("●", style="bold yellow") if key in self.marked else " ")
         self.table.action_cursor_down()
         self.border_subtitle = self._subtitle(self.table.row_count)
+
+    @on(DataTable.RowSelected, "#containers-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_stats()
 
     def action_filter(self) -> None:
         """Open the filter prompt."""

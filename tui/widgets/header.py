@@ -29,18 +29,19 @@ class EngineHeader(Static):
         text.append("Wharf", style="bold")
         if self.target is not None:
             text.append(f" ▸ {self.target.name} ", style="bold")
-            text.append(self.target.url, style="dim")
-        text.append(" │ ")
-        if self.info is not None:
-            text.append(f"{self.info.product} {self.info.version}", style="bold")
-            text.append(f" API {self.info.api_version} {self.info.os_arch} {self.info.ncpu} CPU")
-        else:
-            text.append("engine: –", style="dim")
-        text.append(" │ ")
         if self.health is None:
             text.append("○ connecting", style="yellow")
         elif self.health.ok:
             text.append(f"● ok {self.health.latency_ms:.0f} ms", style="bold green")
         else:
             text.append("✖ unreachable", style="bold red")
+        text.append(" │ ")
+        if self.info is not None:
+            text.append(f"{self.info.product} {self.info.version}", style="bold")
+            text.append(f" · API {self.info.api_version} · {self.info.os_arch} · {self.info.ncpu} CPU")
+        else:
+            text.append("engine: –", style="dim")
+        if self.target is not None:
+            text.append(" │ ")
+            text.append(self.target.url, style="dim")
         return text

@@ -22,6 +22,7 @@ from textual.signal import Signal
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
+from tui import clock
 from tui.data.errors import EngineGone, PortError
 from tui.data.models import StatsSample
 from tui.data.stats import StatsHistory
@@ -102,7 +103,8 @@ class StatsFeed(Widget):
                 self.history.forget(self.running)
                 if samples and not worker.is_cancelled:
                     self.post_message(self.Tick(samples))
-                time.sleep(max(0.05, self.interval - (time.monotonic() - began)))
+                if clock.nap(max(0.05, self.interval - (time.monotonic() - began)), lambda: worker.is_cancelled):
+                    return
 
     @staticmethod
     def _one(port: object, container_id: str) -> Mapping[str, object] | None:

@@ -18,6 +18,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print a traceback when a client hangs up on it."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys  # noqa: PLC0415
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                 "proxy-authorization", "proxy-authenticate", "host", "content-length"}
 
@@ -29,7 +41,7 @@ class Rule:
     Attributes:
         path: regex searched in ``path?query``.
         action: ``status``, ``flip``, ``drop``, ``short``, ``content_type``, ``body``,
-            ``redirect``, ``ignore_range``, ``strip_digest``.
+            ``redirect``, ``ignore_range``, ``strip_digest``; several joined by commas.
         method: only this method (``None``: any).
         times: how often it applies (``-1``: always).
         status: for ``status`` and ``body``.
@@ -70,9 +82,9 @@ class TamperProxy:
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=30, follow_redirects=False, auth=upstream_auth)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
 
     @property
@@ -119,42 +131,43 @@ class TamperProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 rule = proxy._match(self.command, self.path)
+                acts = set(rule.action.split(",")) if rule else set()
                 proxy.seen.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
                                        rule.action if rule else None))
-                if rule and rule.action == "status":
+                if "status" in acts:
                     self._reply(rule.status, rule.headers, rule.body)
                     return
-                if rule and rule.action == "body":
+                if "body" in acts:
                     self._reply(rule.status, rule.headers, rule.body)
                     return
-                if rule and rule.action == "redirect":
+                if "redirect" in acts:
                     self._reply(307, {"Location": rule.value + self.path, **rule.headers}, b"")
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
-                if rule and rule.action == "ignore_range":
+                if "ignore_range" in acts:
                     headers = {k: v for k, v in headers.items() if k.lower() != "range"}
                 upstream = proxy._http.request(self.command, proxy.upstream + self.path,
                                                headers=headers, content=body or None)
                 data = upstream.content
                 out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS
                                and k.lower() != "content-encoding"}
+                if "content_type" in acts:
+                    out_headers = {k: v for k, v in out_headers.items() if k.lower() != "content-type"}
+                    out_headers["Content-Type"] = rule.value
+                if "strip_digest" in acts:
+                    out_headers = {k: v for k, v in out_headers.items() if k.lower() != "docker-content-digest"}
+                out_headers.update(rule.headers if rule else {})
                 if self.command == "HEAD":
                     out_headers["Content-Length"] = upstream.headers.get("content-length", "0")
                     self._reply(upstream.status_code, out_headers, b"", head=True)
                     return
-                if rule and rule.action == "flip" and data:
+                if "flip" in acts and data:
                     index = min(rule.at, len(data) - 1)
                     data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1:]
-                if rule and rule.action == "content_type":
-                    out_headers = {k: v for k, v in out_headers.items() if k.lower() != "content-type"}
-                    out_headers["Content-Type"] = rule.value
-                if rule and rule.action == "strip_digest":
-                    out_headers = {k: v for k, v in out_headers.items() if k.lower() != "docker-content-digest"}
-                out_headers.update(rule.headers if rule else {})
-                if rule and rule.action == "short":
+                if "short" in acts:
                     self._reply(upstream.status_code, out_headers, data[:rule.at])
                     return
-                if rule and rule.action == "drop":
+                if "drop" in acts:
                     self.send_response(upstream.status_code)
                     for key, value in out_headers.items():
                         self.send_header(key, value)

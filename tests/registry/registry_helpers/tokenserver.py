@@ -44,7 +44,7 @@ class TokenRequest:
 
     @property
     def scopes(self) -> list[str]:
-        return [v for k, v in self.params if k == "scope"]
+        return [s for k, v in self.params if k == "scope" for s in v.split()]
 
 
 @dataclass
@@ -57,6 +57,7 @@ class TokenServer:
     lifetime: int = 300
     expires_in: int | None = 300
     token_field: str = "token"
+    refresh_token: str = "wharf-refresh-token"
     requests: list[TokenRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -70,7 +71,8 @@ class TokenServer:
                      .sign(self.key, hashes.SHA256()))
         self.certfile.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
 
     @property
@@ -134,6 +136,18 @@ class TokenServer:
                 if issuer.expires_in is not None:
                     body["expires_in"] = issuer.expires_in
                 self._answer(200, body)
+
+            def do_POST(self) -> None:  # noqa: N802 - OAuth2: grant_type=refresh_token
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qsl(self.rfile.read(length).decode())
+                fields = dict(form)
+                ok = fields.get("grant_type") == "refresh_token" and fields.get("refresh_token") == issuer.refresh_token
+                issuer.requests.append(TokenRequest(form, issuer.username if ok else None, None))
+                if not ok:
+                    self._answer(401, {"error": "invalid_grant"})
+                    return
+                token = issuer.issue(issuer.username, fields.get("scope", "").split())
+                self._answer(200, {"access_token": token, "expires_in": issuer.expires_in or 300})
 
             def _answer(self, status: int, body: dict) -> None:
                 raw = json.dumps(body).encode()

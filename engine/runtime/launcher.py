@@ -1,0 +1,174 @@
+"""The launcher: one small single-threaded process that forks the shims.
+
+The engine is multithreaded (asyncio, worker threads) and must never fork a
+container itself. It starts this process once (:class:`LauncherClient`) and
+sends it one JSON line per container over a socketpair, with the write end
+of a result pipe attached (SCM_RIGHTS). The launcher double-forks a detached
+shim (:func:`engine.runtime.shim.main`) that reports on that pipe, so a start
+costs a fork, not an interpreter boot. The launcher runs from a sealed memfd
+copy of the Python binary: see :func:`sealed_python` (CVE-2019-5736).
+
+Run as ``python -m engine.runtime.launcher <socket fd> [<exe fd>]``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.errors import RuntimeFailure
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def sealed_python() -> int:
+    """A sealed, read-only memfd copy of this Python binary.
+
+    CVE-2019-5736: a container whose command is ``#!/proc/self/exe`` runs the
+    binary that did the execve (here Python) and can then write to it through
+    ``/proc/<pid>/exe``. Started from this memfd, every launcher, shim and
+    container init has ``/proc/self/exe`` = the memfd, whose seals refuse any
+    write, so no host file is ever exposed. (The memfd is ~20 kB: Python's
+    binary links ``libpython`` as a shared library, which ``/proc/self/exe``
+    does not reach.)
+    """
+    source = os.path.realpath(sys.executable)
+    fd = os.memfd_create("wharf-python", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    with open(source, "rb") as f:
+        data = f.read()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+                | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL)
+    return fd
+
+
+class LauncherClient:
+    """The engine's handle on its launcher process; thread-safe, restarts it if it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The launcher's PID, if it runs."""
+        return self._proc.pid if self._proc else None
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        exe = sealed_python()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT),
+                                                          env.get("PYTHONPATH")]))
+        try:
+            self._proc = subprocess.Popen(
+                [os.path.realpath(sys.executable), "-m", "engine.runtime.launcher",
+                 str(child.fileno()), str(exe)],
+                executable=f"/proc/self/fd/{exe}", pass_fds=(child.fileno(), exe),
+                close_fds=True, start_new_session=True, env=env, cwd="/",
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        finally:
+            child.close()
+            os.close(exe)
+        self._sock = parent
+
+    def spawn(self, container_dir: Path, container_id: str, result_fd: int) -> None:
+        """Ask for a shim for ``container_id``; it reports on ``result_fd``."""
+        message = (json.dumps({"op": "spawn", "dir": str(container_dir),
+                               "id": container_id}) + "\n").encode()
+        with self._lock:
+            for attempt in range(2):
+                if self._sock is None or (self._proc and self._proc.poll() is not None):
+                    self._reset()
+                    self._start()
+                try:
+                    socket.send_fds(self._sock, [message], [result_fd])
+                    reply = self._sock.recv(4096)
+                    if reply:
+                        answer = json.loads(reply)
+                        if not answer.get("ok"):
+                            raise RuntimeFailure(f"launcher: {answer.get('message')}")
+                        return
+                except (OSError, ValueError):
+                    pass
+                self._reset()
+        raise RuntimeFailure("the runtime's launcher process is not answering")
+
+    def _reset(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def close(self) -> None:
+        """Stop the launcher (containers and shims keep running)."""
+        with self._lock:
+            self._reset()
+
+
+def _spawn_shim(sock: socket.socket, request: dict[str, Any], result_fd: int) -> None:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                sock.close()
+                from engine.runtime import shim  # noqa: PLC0415 — already imported
+                shim.main(Path(request["dir"]), request["id"], result_fd)
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    os.close(result_fd)
+    os.waitpid(pid, 0)
+
+
+def serve(fd: int) -> None:
+    """The launcher's loop: one request at a time, until the engine hangs up."""
+    sock = socket.socket(fileno=fd)
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(sock, 65536, 2)
+        except OSError:
+            return
+        if not data:
+            return
+        try:
+            request = json.loads(data)
+            if request.get("op") != "spawn" or len(fds) != 1:
+                raise ValueError("bad request")
+            _spawn_shim(sock, request, fds[0])
+            sock.sendall(b'{"ok": true}')
+        except Exception as exc:  # noqa: BLE001
+            for extra in fds:
+                try:
+                    os.close(extra)
+                except OSError:
+                    pass
+            sock.sendall(json.dumps({"ok": False, "message": str(exc)}).encode())
+
+
+def main(argv: list[str]) -> None:
+    """Entry point: ``launcher <socket fd> [<exe fd>]``."""
+    if len(argv) > 1:
+        os.close(int(argv[1]))
+    # import everything a shim and an init need, once, before any fork
+    from engine.runtime import init, process, rootfs, seccomp_profile, shim  # noqa: F401,PLC0415
+    serve(int(argv[0]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

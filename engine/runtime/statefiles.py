@@ -1,0 +1,80 @@
+"""The runtime's files in a container's state folder, written atomically.
+
+``<container dir>/runtime/``: ``spec.json`` (the :class:`RuntimeSpec`),
+``state.json`` (shim and init PIDs with their start times, status, times),
+``exit.json`` (exit code, OOM, finish time: written once by the shim),
+``shim.sock``, ``shim.log``. The json-file log is ``<container dir>/<id>-json.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Temp file + fsync + rename: readers see the old content or the new, never a torn one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, json.dumps(data, indent=1).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The file's object, or ``None`` when it does not exist (or is unreadable)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def start_time(pid: int) -> int | None:
+    """Field 22 of ``/proc/<pid>/stat`` (start time in clock ticks), or ``None`` if gone.
+
+    A PID plus its start time names one process for good: a recycled PID has
+    another start time.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    if fields and fields[0] == b"Z":
+        return None
+    return int(fields[19])
+
+
+def alive(pid: int | None, started: int | None) -> bool:
+    """Whether ``pid`` still is the process that started at ``started``."""
+    return bool(pid) and started is not None and start_time(pid) == started
+
+
+class Paths:
+    """Where one container's runtime files are.
+
+    Args:
+        container_dir: ``<state root>/<id>``.
+        container_id: the ID (names the log file).
+    """
+
+    def __init__(self, container_dir: Path, container_id: str) -> None:
+        self.container_dir = container_dir
+        self.dir = container_dir / "runtime"
+        self.spec = self.dir / "spec.json"
+        self.state = self.dir / "state.json"
+        self.exit = self.dir / "exit.json"
+        self.socket = self.dir / "shim.sock"
+        self.shim_log = self.dir / "shim.log"
+        self.log = container_dir / f"{container_id}-json.log"

@@ -1,0 +1,193 @@
+"""Image records: references, inspect and history in Docker's shape, tag, remove, prune, import."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+
+import pytest
+from images.layer_tars import Member, make_tar, sha256
+
+from engine.errors import ImageNotFound, InUse
+from engine.images.importer import import_tarball
+from engine.images.layers import chain_ids
+from engine.images.records import LayerDescriptor, parse_created
+from engine.images.store import ImageStore
+
+LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def make_image(stores, layer_members: list[list[Member]], reference: str | None = None,
+               *, cmd: str = "sh", history: list[dict] | None = None):
+    """Store layers, config and manifest as a pull would, then record the image."""
+    diff_ids, descriptors, parent = [], [], None
+    for members in layer_members:
+        tar = make_tar(members)
+        blob = gzip.compress(tar)
+        digest = stores.content.put(blob)
+        layer = stores.layers.apply(parent, sha256(tar), stores.content.open(digest))
+        parent = layer.chain_id
+        diff_ids.append(sha256(tar))
+        descriptors.append(LayerDescriptor(digest, LAYER_TYPE, len(blob), sha256(tar)))
+    config = {"architecture": "amd64", "os": "linux", "author": "tests",
+              "created": "2024-05-06T07:08:09.123456789Z",
+              "config": {"Cmd": [cmd], "Env": ["PATH=/bin"], "Labels": {"a": "b"}},
+              "rootfs": {"type": "layers", "diff_ids": diff_ids},
+              "history": history or [{"created": "2024-05-06T07:08:09Z",
+                                      "created_by": f"layer {i}"} for i in range(len(diff_ids))]}
+    config_digest = stores.content.put(json.dumps(config).encode())
+    manifest = json.dumps({"schemaVersion": 2, "layers": [d.digest for d in descriptors]})
+    manifest_digest = stores.content.put(manifest.encode())
+    return stores.images.add(config_digest, manifest_digest=manifest_digest,
+                             manifest_media_type="application/vnd.oci.image.manifest.v1+json",
+                             layers=descriptors, reference=reference)
+
+
+BASE = [Member("bin/", tarfile.DIRTYPE, mode=0o755), Member("bin/sh", data=b"#!sh" * 100)]
+APP = [Member("app", data=b"application")]
+
+
+def test_add_and_resolve_every_way(stores) -> None:
+    record = make_image(stores, [BASE, APP], "127.0.0.1:5000/busybox:latest")
+    assert record.tags == ["127.0.0.1:5000/busybox:latest"]
+    assert record.repo_digests == [f"127.0.0.1:5000/busybox@{record.manifest_digest}"]
+    assert record.chain_ids == chain_ids(record.diff_ids)
+    hex_id = record.id.removeprefix("sha256:")
+    for name in ("127.0.0.1:5000/busybox:latest", "127.0.0.1:5000/busybox", record.id,
+                 hex_id, hex_id[:12], "sha256:" + hex_id[:8],
+                 f"127.0.0.1:5000/busybox@{record.manifest_digest}"):
+        assert stores.images.resolve(name).id == record.id, name
+    for missing in ("busybox", "127.0.0.1:5000/busybox:other", "deadbeef", "NOT VALID"):
+        with pytest.raises(ImageNotFound, match="No such image"):
+            stores.images.resolve(missing)
+
+
+def test_hub_references_are_normalised(stores) -> None:
+    record = make_image(stores, [BASE], "busybox")
+    assert record.tags == ["docker.io/library/busybox:latest"]
+    assert stores.images.resolve("docker.io/library/busybox:latest").id == record.id
+    assert stores.images.inspect("busybox")["RepoTags"] == ["busybox:latest"]
+
+
+def test_inspect_in_docker_shape(stores) -> None:
+    record = make_image(stores, [BASE, APP], "127.0.0.1:5000/app:v1")
+    view = stores.images.inspect("127.0.0.1:5000/app:v1")
+    assert view["Id"] == record.id
+    assert view["RepoTags"] == ["127.0.0.1:5000/app:v1"]
+    assert view["RepoDigests"] == [f"127.0.0.1:5000/app@{record.manifest_digest}"]
+    assert view["Created"] == "2024-05-06T07:08:09.123456789Z"
+    assert view["Config"]["Cmd"] == ["sh"] and view["Author"] == "tests"
+    assert (view["Architecture"], view["Os"]) == ("amd64", "linux")
+    assert view["RootFS"] == {"Type": "layers", "Layers": record.diff_ids}
+    assert view["Size"] == len(b"#!sh" * 100) + len(b"application")
+    assert view["GraphDriver"]["Name"] == "overlay2"
+    assert view["GraphDriver"]["Data"]["UpperDir"].endswith("/diff")
+    summary = stores.images.summaries()[0]
+    assert summary["Created"] == parse_created("2024-05-06T07:08:09Z")
+    assert summary["Labels"] == {"a": "b"}
+
+
+def test_history_with_empty_layers(stores) -> None:
+    history = [{"created": "2024-01-01T00:00:00Z", "created_by": "ADD rootfs"},
+               {"created": "2024-01-02T00:00:00Z", "created_by": "ENV X=1", "empty_layer": True},
+               {"created": "2024-01-03T00:00:00Z", "created_by": "COPY app", "comment": "c"}]
+    record = make_image(stores, [BASE, APP], "127.0.0.1:5000/h:1", history=history)
+    entries = stores.images.history("127.0.0.1:5000/h:1")
+    assert [e["CreatedBy"] for e in entries] == ["COPY app", "ENV X=1", "ADD rootfs"]
+    assert entries[0]["Id"] == record.id and entries[0]["Tags"] == ["127.0.0.1:5000/h:1"]
+    assert [e["Id"] for e in entries[1:]] == ["<missing>", "<missing>"]
+    assert [e["Size"] for e in entries] == [11, 0, 400]
+    assert entries[0]["Comment"] == "c" and entries[2]["Created"] == 1704067200
+
+
+def test_tag_moves_and_untag(stores) -> None:
+    old = make_image(stores, [BASE], "127.0.0.1:5000/x:latest")
+    new = make_image(stores, [BASE, APP], "127.0.0.1:5000/x:latest")
+    assert stores.images.resolve("127.0.0.1:5000/x").id == new.id
+    assert stores.images.resolve(old.id).dangling
+    stores.images.tag(new.id, "other/name:t")
+    assert stores.images.resolve("docker.io/other/name:t").id == new.id
+    stores.images.untag("other/name:t")
+    with pytest.raises(ImageNotFound):
+        stores.images.resolve("other/name:t")
+    assert [r.id for r in stores.images.list(dangling=True)] == [old.id]
+
+
+def test_records_survive_a_restart(stores) -> None:
+    record = make_image(stores, [BASE], "127.0.0.1:5000/persist:1")
+    again = ImageStore(stores.root, stores.content, stores.layers)
+    assert again.resolve("127.0.0.1:5000/persist:1").to_json() == record.to_json()
+
+
+def test_remove_semantics(stores) -> None:
+    record = make_image(stores, [BASE, APP], "127.0.0.1:5000/r:1")
+    stores.images.tag(record.id, "127.0.0.1:5000/r:2")
+    stores.images.tag(record.id, "127.0.0.1:5000/other:1")
+    # by tag while others remain: only untagged
+    assert stores.images.remove("127.0.0.1:5000/r:2") == [{"Untagged": "127.0.0.1:5000/r:2"}]
+    # by ID with several repositories: must force
+    with pytest.raises(InUse, match="multiple repositories"):
+        stores.images.remove(record.id)
+    # used by a container: must force; forced, the image stays for the container
+    with pytest.raises(InUse):
+        stores.images.remove("127.0.0.1:5000/r:1", in_use=lambda image_id: True)
+    stores.images.remove("127.0.0.1:5000/other:1")
+    response = stores.images.remove("127.0.0.1:5000/r:1")
+    assert {"Untagged": "127.0.0.1:5000/r:1"} in response
+    assert {"Deleted": record.id} in response
+    assert stores.images.list() == [] and stores.layers.list() == []
+    assert list(stores.content.iter()) == []
+
+
+def test_shared_layers_stay_until_the_last_image_goes(stores) -> None:
+    one = make_image(stores, [BASE, APP], "127.0.0.1:5000/one:1")
+    two = make_image(stores, [BASE], "127.0.0.1:5000/two:1")
+    usage = {entry["Id"]: entry for entry in stores.images.disk_usage()}
+    assert usage[one.id]["SharedSize"] == 400 and usage[two.id]["SharedSize"] == 400
+    assert stores.images.layer_refcounts()[two.chain_ids[0]] == 2
+    stores.images.remove("127.0.0.1:5000/one:1")
+    assert stores.layers.has(two.chain_ids[0]) and not stores.layers.has(one.chain_ids[1])
+    assert len(stores.layers.list()) == 1
+
+
+def test_prune_dangling_and_forced_in_use(stores) -> None:
+    keep = make_image(stores, [BASE], "127.0.0.1:5000/p:1")
+    dangling = make_image(stores, [BASE, APP], "127.0.0.1:5000/p:1")  # steals the tag
+    assert stores.images.resolve(keep.id).dangling
+    result = stores.images.prune(in_use=lambda image_id: False)
+    assert {"Deleted": keep.id} in result["ImagesDeleted"]
+    assert stores.images.list() == [stores.images.resolve(dangling.id)]
+    # forced removal of an image a container uses keeps it (dangling) for the container
+    stores.images.remove("127.0.0.1:5000/p:1", force=True, in_use=lambda image_id: True)
+    assert stores.images.resolve(dangling.id).dangling
+    assert stores.images.prune(in_use=lambda image_id: True)["ImagesDeleted"] is None
+
+
+def test_hold_protects_a_pull_in_progress(stores) -> None:
+    tar = make_tar(APP)
+    layer = stores.layers.apply(None, sha256(tar), io.BytesIO(tar))
+    blob = stores.content.put(b"blob of the pull")
+    with stores.images.hold({layer.chain_id, blob}):
+        stores.images.collect_garbage()
+        assert stores.layers.has(layer.chain_id) and stores.content.has(blob)
+    stores.images.collect_garbage()
+    assert not stores.layers.has(layer.chain_id) and not stores.content.has(blob)
+
+
+def test_import_rootfs_tarball(stores) -> None:
+    tar = make_tar(BASE + [Member("etc/hostname", data=b"imported\n")])
+    record = import_tarball(stores.images, io.BytesIO(gzip.compress(tar)),
+                            reference="imported:v1", message="from a test",
+                            config={"Cmd": ["/bin/sh"]})
+    assert record.diff_ids == [sha256(tar)] and record.tags == ["docker.io/library/imported:v1"]
+    view = stores.images.inspect("imported:v1")
+    assert view["Config"] == {"Cmd": ["/bin/sh"]} and view["Os"] == "linux"
+    assert stores.images.history("imported:v1")[0]["Comment"] == "from a test"
+    layer = stores.layers.get(record.chain_ids[0])
+    assert (layer.diff / "etc/hostname").read_bytes() == b"imported\n"
+    assert record.layers[0].media_type == LAYER_TYPE
+    assert stores.content.has(record.layers[0].digest)
+    manifest = json.loads(stores.content.read(record.manifest_digest))
+    assert manifest["config"]["digest"] == record.id
