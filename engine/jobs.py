@@ -19,7 +19,7 @@ import enum
 import itertools
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,7 @@ class EventBus:
     def __init__(self, history: int = 2048) -> None:
         self._lock = threading.Lock()
         self._subscribers: list[Subscription] = []
+        self._listeners: list[Callable[[Event], None]] = []
         self._history: collections.deque[Event] = collections.deque(maxlen=history)
         self._seq = itertools.count(1)
 
@@ -136,9 +137,28 @@ class EventBus:
             numbered = Event(**{**event.__dict__, "seq": next(self._seq)})
             self._history.append(numbered)
             subscribers = list(self._subscribers)
+            listeners = list(self._listeners)
         for subscriber in subscribers:
             subscriber._put(numbered)
+        for listener in listeners:
+            listener(numbered)
         return numbered
+
+    def listen(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` synchronously, in the publishing thread, for every event.
+
+        For cheap hooks only (a listener that blocks slows the engine down);
+        returns a function that removes the listener.
+        """
+        with self._lock:
+            self._listeners.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+
+        return remove
 
     def subscribe(self, maxlen: int = 4096, replay: bool = False) -> Subscription:
         """A new subscription; with ``replay`` it first receives the remembered history."""

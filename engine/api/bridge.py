@@ -60,7 +60,10 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]], cancel: Cancel,
     room = threading.Semaphore(buffer)
 
     def deliver(item: Any) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed (server stopped): nobody listens any more
+            cancel.cancel()
 
     def pump() -> None:
         iterator: Iterator[T] | None = None
@@ -83,10 +86,7 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]], cancel: Cancel,
                     close()
                 except Exception:  # noqa: BLE001
                     pass
-            try:
-                deliver(_END)
-            except RuntimeError:  # the loop is closed: nobody listens any more
-                pass
+            deliver(_END)
 
     thread = threading.Thread(target=pump, name=name, daemon=True)
     thread.start()

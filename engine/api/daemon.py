@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.api.app import build_api
 from engine.api.http import HTTPServer
+from engine.api.router import Api
 from engine.api.listeners import SOCKET_MODE, bind_tcp, bind_unix, remove_socket
 from engine.api.system_backend import SystemOnlyBackend
 from engine.errors import EngineLocked, WharfError
@@ -56,6 +57,7 @@ class _Serving:
     """What one running server holds, for a clean stop."""
 
     server: HTTPServer
+    api: Api
     socket_path: str
     sock: Any
     inode: int
@@ -65,7 +67,8 @@ async def _start(backend: Any, socket_path: str, tcp: tuple[str, int] | None,
                  ssl_context: Any) -> _Serving:
     bus: EventBus = backend.bus
     with Job(bus, "serve", socket_path, Component.DAEMON) as job:
-        server = HTTPServer(build_api(backend))
+        api = build_api(backend)
+        server = HTTPServer(api)
         sock = bind_unix(socket_path, SOCKET_MODE)
         inode = os.stat(socket_path).st_ino
         await server.serve_socket(sock)
@@ -77,12 +80,14 @@ async def _start(backend: Any, socket_path: str, tcp: tuple[str, int] | None,
             else:
                 await server.serve_socket(tcp_sock)
             job.step("listen", subject=f"{tcp[0]}:{tcp[1]}", tls=ssl_context is not None)
-    return _Serving(server, socket_path, sock, inode)
+    return _Serving(server, api, socket_path, sock, inode)
 
 
 async def _stop(serving: _Serving) -> None:
+    remove_socket(serving.socket_path, serving.inode)  # no new clients find it
+
     await serving.server.close()
-    remove_socket(serving.socket_path, serving.sock, serving.inode)
+    serving.api.workers.shutdown()
 
 
 def run_daemon(socket_path: str, root: str, tcp: tuple[str, int] | None = None,

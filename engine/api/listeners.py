@@ -97,16 +97,14 @@ def bind_tcp(host: str, port: int, tls: bool = False, backlog: int = 512) -> soc
     return sock
 
 
-def remove_socket(path: str, sock: socket.socket, inode: int) -> None:
-    """Close ``sock`` and remove ``path`` if it is still the file this server created.
+def remove_socket(path: str, inode: int) -> None:
+    """Remove the socket file at ``path`` if it is still the one this server created.
 
     Args:
         path: where the socket was put.
-        sock: the listening socket.
         inode: ``os.stat(path).st_ino`` right after :func:`bind_unix` (another
             server may have replaced the file since; then it is left alone).
     """
-    sock.close()
     with contextlib.suppress(OSError):
         if os.lstat(path).st_ino == inode:
             os.unlink(path)

@@ -161,6 +161,25 @@ class Api:
         """Consume a blocking iterator on its own thread (see :func:`iterate_in_thread`)."""
         return iterate_in_thread(factory, cancel)
 
+    async def primed_json_stream(self, items: AsyncIterator[Any],
+                                 convert: Callable[[Any], Any] = lambda x: x) -> AnyResponse:
+        """Like :meth:`json_stream`, but an error before the first item is a plain HTTP error.
+
+        Moby answers a pull of an unknown repository with a 404, not with a
+        200 whose stream holds the error; this waits for the first item
+        before committing to a status.
+        """
+        try:
+            first = await items.__anext__()
+        except StopAsyncIteration:
+            return self.json_stream(_empty())
+        except BaseException:
+            close = getattr(items, "aclose", None)
+            if close is not None:
+                await close()
+            raise
+        return self.json_stream(_prepend(first, items), convert)
+
     def json_stream(self, items: AsyncIterator[Any], convert: Callable[[Any], Any] = lambda x: x,
                     status: int = 200) -> StreamResponse:
         """A chunked stream of JSON lines; an engine error mid-stream becomes an error line."""
@@ -183,6 +202,22 @@ class Api:
                     await close()
 
         return StreamResponse(lines(), status)
+
+
+async def _empty() -> AsyncIterator[Any]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def _prepend(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    try:
+        async for item in rest:
+            yield item
+    finally:
+        close = getattr(rest, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def decode_json_body(request: Request, default: Any = None) -> Any:

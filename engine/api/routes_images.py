@@ -52,7 +52,7 @@ async def create(api: Api, request: Request) -> AnyResponse:
         method = api.method("pull_image")
         platform = request.arg("platform") or ""
         items = api.iterate(lambda: method(ref, platform, auth, request.cancel), request.cancel)
-        return api.json_stream(items, progress_json)
+        return await api.primed_json_stream(items, progress_json)
     if from_src:
         spec = ImportSpec(source=from_src, repo=request.arg("repo") or "", tag=request.arg("tag") or "",
                           message=request.arg("message") or "", changes=request.query.get("changes", []),
@@ -60,7 +60,7 @@ async def create(api: Api, request: Request) -> AnyResponse:
         tar = iter(SyncBody(request.body_stream, asyncio.get_running_loop()))
         method = api.method("import_image")
         items = api.iterate(lambda: method(spec, tar, request.cancel), request.cancel)
-        return api.json_stream(items, progress_json)
+        return await api.primed_json_stream(items, progress_json)
     raise InvalidArgument("either fromImage or fromSrc is required")
 
 
@@ -89,7 +89,7 @@ async def push(api: Api, request: Request) -> AnyResponse:
     auth = auth_from_header(request.headers.get("x-registry-auth"))
     method = api.method("push_image")
     items = api.iterate(lambda: method(ref, auth, request.cancel), request.cancel)
-    return api.json_stream(items, progress_json)
+    return await api.primed_json_stream(items, progress_json)
 
 
 async def remove(api: Api, request: Request) -> AnyResponse:

@@ -1,8 +1,8 @@
 """The content store: blobs by digest, visible only after their digest is verified.
 
 A download goes through an :class:`Ingest`: ``content/ingest/<hex>/data`` grows
-as chunks arrive; :meth:`Ingest.commit` checks size and sha256, fsyncs and
-renames it to ``content/blobs/sha256/<hex>``. A partial ingest survives a crash
+as chunks arrive; :meth:`Ingest.commit` checks size and digest, fsyncs and
+renames it to ``content/blobs/sha256/<hex>`` (``sha512/`` for sha512 digests). A partial ingest survives a crash
 (even SIGKILL) and a later :meth:`ContentStore.ingest` reopens it at its current
 :attr:`Ingest.offset`, so the download resumes with an HTTP ``Range`` request.
 
@@ -31,24 +31,52 @@ from typing import BinaryIO
 from engine.errors import DigestMismatch, InvalidArgument, NotFound, SizeMismatch, StorageError
 from engine.state import atomic_write_json, fsync_dir, read_json
 
-_DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+ALGORITHMS = {"sha256": 64, "sha512": 128}
+"""Digest algorithms the store accepts, with their hex length."""
+
+_DIGEST = re.compile(r"^(sha256|sha512):([0-9a-f]+)$")
+
+
+def split_digest(digest: str) -> tuple[str, str]:
+    """``("sha256", "<hex>")`` for ``sha256:<hex>`` (``sha512`` too).
+
+    Raises:
+        InvalidArgument: not a supported digest in canonical form.
+    """
+    match = _DIGEST.match(digest)
+    if match is None or len(match.group(2)) != ALGORITHMS[match.group(1)]:
+        raise InvalidArgument(f"invalid digest {digest!r}: want sha256:<64 lowercase hex> "
+                              "or sha512:<128 lowercase hex>")
+    return match.group(1), match.group(2)
 
 
 def digest_hex(digest: str) -> str:
-    """The hex part of a ``sha256:<64 hex>`` digest.
+    """The hex part of a ``sha256:<64 hex>`` (or ``sha512:<128 hex>``) digest.
 
     Raises:
-        InvalidArgument: not a sha256 digest in canonical form.
+        InvalidArgument: not a supported digest in canonical form.
     """
-    match = _DIGEST.match(digest)
-    if match is None:
-        raise InvalidArgument(f"invalid digest {digest!r}: want sha256:<64 lowercase hex>")
-    return match.group(1)
+    return split_digest(digest)[1]
 
 
 def sha256_digest(data: bytes) -> str:
     """``sha256:<hex>`` of ``data``."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _ingest_name(digest: str) -> str:
+    algorithm, hex_part = split_digest(digest)
+    return hex_part if algorithm == "sha256" else f"{algorithm}-{hex_part}"
+
+
+def _digest_of_ingest(name: str) -> str | None:
+    algorithm, sep, hex_part = name.partition("-")
+    digest = f"{algorithm}:{hex_part}" if sep else f"sha256:{name}"
+    try:
+        split_digest(digest)
+    except InvalidArgument:
+        return None
+    return digest
 
 
 @dataclass(frozen=True)
@@ -94,10 +122,10 @@ class Ingest:
         """The digest the content must hash to."""
         self.expected_size = expected_size
         """The size the content must have, or ``None`` when unknown."""
-        self._hex = digest_hex(digest)
-        self._dir = store.ingest_root / self._hex
+        self._algorithm, self._hex = split_digest(digest)
+        self._dir = store.ingest_root / _ingest_name(digest)
         self._fd: int | None = None
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.new(self._algorithm)
         self.offset = 0
         """Bytes written so far (including those of earlier, interrupted attempts)."""
         self.committed = False
@@ -134,7 +162,7 @@ class Ingest:
     def _rehash(self) -> None:
         """Hash what earlier attempts wrote, so the digest covers the whole blob."""
         assert self._fd is not None
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.new(self._algorithm)
         size = os.fstat(self._fd).st_size
         offset = 0
         while offset < size:
@@ -164,7 +192,7 @@ class Ingest:
         assert self._fd is not None
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.new(self._algorithm)
         self.offset = 0
 
     def _check_open(self) -> None:
@@ -209,7 +237,7 @@ class Ingest:
         if self.expected_size is not None and self.offset != self.expected_size:
             raise SizeMismatch(f"{self.digest}: got {self.offset} of "
                                f"{self.expected_size} bytes")
-        actual = "sha256:" + self._hash.hexdigest()
+        actual = f"{self._algorithm}:{self._hash.hexdigest()}"
         if actual != self.digest:
             self.abort()
             raise DigestMismatch(f"content hashes to {actual}, not {self.digest}")
@@ -217,6 +245,7 @@ class Ingest:
         try:
             os.fsync(self._fd)
             os.fchmod(self._fd, 0o444)
+            target.parent.mkdir(exist_ok=True)
             os.rename(self._dir / "data", target)
             fsync_dir(target.parent)
         except OSError as exc:
@@ -272,7 +301,7 @@ class ContentStore:
             is already true when the blob is in the store.
 
         Raises:
-            InvalidArgument: ``digest`` is not a sha256 digest.
+            InvalidArgument: ``digest`` is not a sha256 or sha512 digest.
             StorageError: the ingest cannot be opened, or is busy and ``wait`` is false.
         """
         return Ingest(self, digest, expected_size, wait)
@@ -321,7 +350,8 @@ class ContentStore:
 
     def path(self, digest: str) -> Path:
         """Where the blob ``digest`` lives (whether or not it exists)."""
-        return self.blob_root / digest_hex(digest)
+        algorithm, hex_part = split_digest(digest)
+        return self.root / "blobs" / algorithm / hex_part
 
     def has(self, digest: str) -> bool:
         """Whether the verified blob ``digest`` is in the store."""
@@ -364,29 +394,34 @@ class ContentStore:
             os.unlink(self.path(digest))
         except FileNotFoundError:
             return False
-        fsync_dir(self.blob_root)
+        fsync_dir(self.path(digest).parent)
         return True
 
     def iter(self) -> Iterator[BlobInfo]:
         """Every verified blob, in no particular order."""
-        with os.scandir(self.blob_root) as entries:
-            for entry in entries:
-                if _DIGEST.match("sha256:" + entry.name) and entry.is_file():
-                    yield BlobInfo("sha256:" + entry.name, entry.stat().st_size)
+        for algorithm in ALGORITHMS:
+            folder = self.root / "blobs" / algorithm
+            if not folder.is_dir():
+                continue
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if _DIGEST.match(f"{algorithm}:{entry.name}") and entry.is_file():
+                        yield BlobInfo(f"{algorithm}:{entry.name}", entry.stat().st_size)
 
     def ingests(self) -> list[IngestInfo]:
         """Every partial download on disk."""
         found = []
         with os.scandir(self.ingest_root) as entries:
             for entry in entries:
-                if not _DIGEST.match("sha256:" + entry.name):
+                digest = _digest_of_ingest(entry.name)
+                if digest is None:
                     continue
                 meta = read_json(Path(entry.path) / "meta.json", {}) or {}
                 try:
                     offset = os.stat(Path(entry.path) / "data").st_size
                 except FileNotFoundError:
                     offset = 0
-                found.append(IngestInfo("sha256:" + entry.name, offset,
+                found.append(IngestInfo(digest, offset,
                                         meta.get("expected_size")))
         return found
 

@@ -78,21 +78,26 @@ class DecompressedStream:
         source: the blob, any object with ``read(n)`` (a file, a pipe, a socket stream).
         compressed_digest: if given, the raw bytes must hash to it (checked at the end).
         on_progress: called in the worker with the number of raw bytes read so far.
+        diff_algorithm: the hash of the decompressed stream (``sha256``, or ``sha512``).
 
     Attributes:
         compression: what :func:`sniff` found (set once the first bytes are read).
-        diff_id: ``sha256:<hex>`` of the whole decompressed stream, after :meth:`drain`.
+        diff_id: ``<algorithm>:<hex>`` of the whole decompressed stream, after :meth:`drain`.
         raw_size: raw (compressed) bytes read.
         size: decompressed bytes produced.
     """
 
     def __init__(self, source: BinaryIO, *, compressed_digest: str | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> None:
+                 on_progress: Callable[[int], None] | None = None,
+                 diff_algorithm: str = "sha256") -> None:
         self._source = source
         self._compressed_digest = compressed_digest
         self._on_progress = on_progress
-        self._raw_hash = hashlib.sha256()
-        self._hash = hashlib.sha256()
+        raw_algorithm = (compressed_digest or "sha256:").partition(":")[0]
+        self._raw_hash = hashlib.new(raw_algorithm if raw_algorithm in ("sha256", "sha512")
+                                     else "sha256")
+        self._hash = hashlib.new(diff_algorithm)
+        self._diff_algorithm = diff_algorithm
         self._queue: queue.Queue[object] = queue.Queue(maxsize=8)
         self._stop = threading.Event()
         self.compression: Compression | None = None
@@ -148,11 +153,11 @@ class DecompressedStream:
                     self._emit(data)
                     data = self._read_raw()
             if self._compressed_digest is not None:
-                actual = "sha256:" + self._raw_hash.hexdigest()
+                actual = f"{self._raw_hash.name}:{self._raw_hash.hexdigest()}"
                 if actual != self._compressed_digest:
                     raise LayerError(f"layer blob hashes to {actual}, "
                                      f"not {self._compressed_digest}")
-            self.diff_id = "sha256:" + self._hash.hexdigest()
+            self.diff_id = f"{self._diff_algorithm}:{self._hash.hexdigest()}"
             self._put_final(_END)
         except _Stopped:
             pass
@@ -257,7 +262,7 @@ class DecompressedStream:
     def close(self) -> None:
         """Stop the worker (after a failure, or when done) and wait for it."""
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout=10)  # a source stuck in read() cannot be interrupted
 
 
 class _Stopped(Exception):

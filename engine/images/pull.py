@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
@@ -143,6 +143,10 @@ class _TeeSink:
         if self.reader is not None:
             self.reader.feed(bytes(data))
 
+    def read_back(self) -> Iterator[bytes]:
+        """The bytes an earlier, interrupted download left (to hash the whole blob)."""
+        return self.ingest.read_back()
+
 
 class Puller:
     """Pulls images into a state root's stores.
@@ -177,7 +181,11 @@ class Puller:
         config_descriptor = manifest.config
         if config_descriptor is None:
             raise UnsupportedMediaType(f"{ref}: the manifest has no config")
-        config_raw = self.registry.get_blob(ref, config_descriptor, job=job)
+        config_digest = str(config_descriptor.digest)
+        if self.content.has(config_digest):
+            config_raw = self.content.read(config_digest)
+        else:
+            config_raw = self.registry.get_blob(ref, config_descriptor, job=job)
         config = _parse_config(ref, config_raw)
         diff_ids = list(config["rootfs"]["diff_ids"])
         layers = manifest.layers

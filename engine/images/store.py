@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.errors import ImageNotFound, InUse, InvalidArgument, InvalidReference, NotFound
+from engine.errors import ImageNotFound, InvalidArgument, InvalidReference, NotFound
 from engine.images.content import ContentStore, digest_hex
 from engine.images.layers import LayerStore, chain_ids
-from engine.images.records import (ImageRecord, LayerDescriptor, familiar, history_view,
-                                   inspect_view, summary_view)
+from engine.images.records import (ImageRecord, LayerDescriptor, history_view, inspect_view,
+                                   summary_view)
+from engine.images.removal import prune_images, remove_image
 from engine.registry.reference import Reference, parse_reference
 from engine.state import StateRoot, atomic_write_json, read_json
 
@@ -298,64 +299,14 @@ class ImageStore:
                in_use: InUsePredicate = _never) -> list[dict[str, str]]:
         """``docker rmi``: untag, and delete the image when nothing else names it.
 
-        Args:
-            name: a tag, repo digest or ID.
-            force: untag an image that has several repositories or is used by a
-                container (such an image stays, dangling, for its containers).
-            prune: also delete layers and blobs nothing references any more.
-            in_use: whether a container uses an image ID.
-
-        Returns:
-            Docker's delete response: ``[{"Untagged": …}, {"Deleted": …}]``.
-
-        Raises:
-            ImageNotFound: no such image.
-            InUse: a container uses it and ``force`` is false, or it is referenced
-                in several repositories and was named by ID.
+        See :func:`engine.images.removal.remove_image` (arguments, response, errors).
         """
-        with self._lock:
-            record = self.resolve(name)
-            by_id = not self._is_reference_to(name, record)
-            used = in_use(record.id)
-            if used and not force:
-                raise InUse(f"conflict: unable to remove repository reference {name!r} "
-                            f"(must force) - a container is using its referenced image "
-                            f"{digest_hex(record.id)[:12]}")
-            response: list[dict[str, str]] = []
-            if not by_id:
-                self.untag(name)
-                response.append({"Untagged": familiar(str(parse_reference(name)))})
-                if record.tags or used:
-                    return response
-            else:
-                repos = {t.rsplit(":", 1)[0] for t in record.tags}
-                if len(repos) > 1 and not force:
-                    raise InUse(f"conflict: unable to delete {digest_hex(record.id)[:12]} "
-                                "(must be forced) - image is referenced in multiple "
-                                "repositories")
-                for tag in list(record.tags):
-                    self._tags.pop(tag, None)
-                    response.append({"Untagged": familiar(tag)})
-                record.tags = []
-                if used:
-                    self._save(record)
-                    self._save_tags()
-                    return response
-            for digest in record.repo_digests:
-                response.append({"Untagged": familiar(digest)})
-            self._forget(record)
-            response.append({"Deleted": record.id})
-            if prune:
-                response.extend({"Deleted": cid} for cid in self.collect_garbage()["layers"])
-            return response
+        return remove_image(self, name, force=force, prune=prune, in_use=in_use)
 
-    def _is_reference_to(self, name: str, record: ImageRecord) -> bool:
-        try:
-            ref = parse_reference(name)
-        except InvalidReference:
-            return False
-        return f"{ref.name}:{ref.tag}" in record.tags or (
-            ref.digest is not None and f"{ref.name}@{ref.digest}" in record.repo_digests)
+    def prune(self, *, all_images: bool = False,
+              in_use: InUsePredicate = _never) -> dict[str, Any]:
+        """Delete dangling images (``all_images``: every unused one); Docker's prune body."""
+        return prune_images(self, all_images=all_images, in_use=in_use)
 
     def _forget(self, record: ImageRecord) -> None:
         for tag in record.tags:
@@ -363,24 +314,6 @@ class ImageStore:
         self._save_tags()
         self._records.pop(record.id, None)
         (self.dir / f"{digest_hex(record.id)}.json").unlink(missing_ok=True)
-
-    def prune(self, *, all_images: bool = False,
-              in_use: InUsePredicate = _never) -> dict[str, Any]:
-        """Delete dangling images (``all_images``: every unused one); Docker's prune body."""
-        deleted: list[dict[str, str]] = []
-        reclaimed = 0
-        with self._lock:
-            for record in self.list():
-                if in_use(record.id) or (record.tags and not all_images):
-                    continue
-                for tag in record.tags:
-                    deleted.append({"Untagged": familiar(tag)})
-                self._forget(record)
-                deleted.append({"Deleted": record.id})
-            garbage = self.collect_garbage()
-            reclaimed = garbage["bytes"]
-            deleted.extend({"Deleted": cid} for cid in garbage["layers"])
-        return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
     # -- references and garbage ----------------------------------------------------
     @contextlib.contextmanager

@@ -81,8 +81,10 @@ def apply_layer(source: BinaryIO, dest: str | os.PathLike[str], *,
         LayerError: corrupt or truncated archive or compression, or a failed write.
     """
     started = time.monotonic()
+    algorithm = (expected_diff_id or "sha256:").partition(":")[0]
     stream = DecompressedStream(source, compressed_digest=compressed_digest,
-                                on_progress=on_progress)
+                                on_progress=on_progress,
+                                diff_algorithm="sha512" if algorithm == "sha512" else "sha256")
     try:
         with ConfinedRoot(dest) as root:
             applier = _Applier(root)

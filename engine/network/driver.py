@@ -196,10 +196,19 @@ class NetworkDriver(LifecycleMixin):
                 self._networks.pop(net.id, None)
                 self._live.discard(net.id)
 
-    def prune(self) -> list[str]:
-        """Remove every user-defined network without containers; returns their names."""
+    def prune(self, labels: dict[str, str | None] | None = None) -> list[str]:
+        """Remove every user-defined network without containers; returns their names.
+
+        Args:
+            labels: only networks carrying all these labels (a ``None`` value:
+                the key with any value), like ``--filter label=k[=v]``.
+        """
+        def wanted(net: NetworkRecord) -> bool:
+            return all(k in net.labels and (v is None or net.labels[k] == v)
+                       for k, v in (labels or {}).items())
+
         with self._lock:
-            unused = [n for n in self._networks.values() if not n.predefined
+            unused = [n for n in self._networks.values() if not n.predefined and wanted(n)
                       and not any(c.endpoint_on(n.id) for c in self._containers.values())]
             for net in unused:
                 self.remove(net.id)
@@ -306,7 +315,11 @@ class NetworkDriver(LifecycleMixin):
                 if made:
                     links.delete_link(host_ifname)
                 state.endpoints.remove(endpoint)
-                self._store_state(state)
+                if state.endpoints or state.ports:
+                    self._store_state(state)
+                else:  # nothing of this container is left: leave no file either
+                    self._store.delete_container(container_id)
+                    self._containers.pop(container_id, None)
                 raise
             j.step("address, MAC and route set", NET, container_id, ifname=endpoint.ifname,
                    address=endpoint.cidr, mac=endpoint.mac,

@@ -8,20 +8,30 @@ namespace and the rest of the work goes through it from any thread. The
 veth's container side is created directly inside the namespace (with its
 final name, MAC and MTU), so it never appears on the host.
 
+pyroute2's synchronous API runs an asyncio loop of its own, which cannot
+start inside a thread whose loop is already running (the engine's). Called
+from such a thread, the functions here hop to a private worker thread and
+wait for it (a few milliseconds); the engine should still prefer to call the
+driver from its worker threads.
+
 Every pyroute2 error is translated into :class:`engine.errors.NetworkError` here.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import ctypes
 import errno
+import functools
 import ipaddress
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -30,6 +40,23 @@ from engine.errors import NetworkError
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_hop = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="wharf-netlink")
+
+
+def off_event_loop(func: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``func`` in a private worker thread when the calling thread runs an asyncio loop."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return func(*args, **kwargs)
+        return _hop.submit(func, *args, **kwargs).result()
+
+    return wrapper
 
 
 @contextlib.contextmanager
@@ -102,6 +129,7 @@ def link_names() -> set[str]:
     return set(os.listdir("/sys/class/net"))
 
 
+@off_event_loop
 def host_networks() -> list[ipaddress.IPv4Network]:
     """The IPv4 networks the host already uses: non-default routes and interface addresses."""
     nets: list[ipaddress.IPv4Network] = []
@@ -130,6 +158,7 @@ def write_sysctl(path: str, value: str) -> None:
         raise NetworkError(f"cannot set {path.replace('/', '.')}={value}: {error}") from error
 
 
+@off_event_loop
 def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int) -> bool:
     """Make bridge ``name`` exist, up, with ``gateway/prefixlen`` on it. Returns whether it was made."""
     made = False
@@ -152,6 +181,7 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int) -> bool:
     return made
 
 
+@off_event_loop
 def delete_link(name: str) -> bool:
     """Delete link ``name`` (a bridge or a veth's host side); ``False`` if it was not there."""
     with host_rtnl() as ipr:
@@ -167,6 +197,7 @@ def delete_link(name: str) -> bool:
             raise _fail(f"cannot delete link {name}", error) from error
 
 
+@off_event_loop
 def create_veth(host_name: str, bridge: str, netns_path: str, ifname: str, mac: str,
                 mtu: int) -> None:
     """A veth pair: ``host_name`` on ``bridge`` and up; ``ifname`` born inside the namespace."""
@@ -194,6 +225,7 @@ def create_veth(host_name: str, bridge: str, netns_path: str, ifname: str, mac: 
         Path(f"/sys/class/net/{host_name}/brport/hairpin_mode").write_text("1")
 
 
+@off_event_loop
 def configure_peer(netns_path: str, ifname: str, ip: str, prefixlen: int, gateway: str,
                    default_route: bool) -> None:
     """Inside the namespace: ``lo`` up, ``ifname`` up with ``ip/prefixlen``, default route via ``gateway``."""
@@ -213,6 +245,7 @@ def configure_peer(netns_path: str, ifname: str, ip: str, prefixlen: int, gatewa
             raise _fail(f"cannot configure {ifname} in {netns_path}", error) from error
 
 
+@off_event_loop
 def loopback_up(netns_path: str) -> None:
     """Bring ``lo`` up inside the namespace (what ``--network none`` leaves)."""
     with netns_rtnl(netns_path) as ipr:

@@ -53,7 +53,8 @@ def lookup(command: str, path_env: str) -> str:
     """Find ``command`` the way ``exec`` would, in the container's ``PATH``.
 
     Raises:
-        CommandNotFound: with Docker's message ``exec: "<cmd>": executable file not found in $PATH``.
+        CommandNotFound: with Docker's message
+            ``exec: "<cmd>": executable file not found in $PATH``.
     """
     if "/" in command:
         if os.path.isfile(command):

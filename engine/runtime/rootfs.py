@@ -41,6 +41,9 @@ def _mount_at(root_fd: int, dest: str, source: str | None, fstype: str | None, f
     fd = open_in_root(root_fd, dest, create=create, mode=mode)
     try:
         sc.mount(source, fd_path(fd), fstype, flags, data)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot mount {fstype or source} on {dest} in the container: "
+                             f"{os.strerror(exc.errno or 0)}") from exc
     finally:
         os.close(fd)
 
@@ -141,7 +144,11 @@ def bind(root_fd: int, mount: MountSpec) -> None:
                 raise InvalidSpec(f"cannot bind {mount.source} on {mount.destination}: one is a "
                                   "directory and the other is not")
             flags = sc.MS_BIND | (sc.MS_REC if mount.recursive else 0)
-            sc.mount(fd_path(source), fd_path(target), None, flags)
+            try:
+                sc.mount(fd_path(source), fd_path(target), None, flags)
+            except OSError as exc:
+                raise RuntimeFailure(f"cannot bind {mount.source} on {mount.destination}: "
+                                     f"{os.strerror(exc.errno or 0)}") from exc
         finally:
             os.close(target)
     finally:

@@ -14,92 +14,28 @@ and create it anew (that is what a restart policy does).
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine import errors
 from engine.errors import (ContainerNotFound, InvalidStateTransition, RuntimeFailure,
                            WharfError)
-from engine.jobs import Component, EventBus, Job
-from engine.runtime import cgroups
+from engine.jobs import Component, Event, EventBus, Job
+from engine.runtime import caps, cgroups
 from engine.runtime import protocol as proto
 from engine.runtime.launcher import LauncherClient
+from engine.runtime.records import (CREATED, PAUSED, RUNNING, STOPPED, ContainerProcess,
+                                    ContainerState, ProcessInfo, process_info)
 from engine.runtime.spec import ProcessSpec, RuntimeSpec, clamp_rlimits, spec_to_dict
-from engine.runtime.statefiles import Paths, alive, read_json, write_json
+from engine.runtime.statefiles import Paths, alive, read_json, signal_process, write_json
 from engine.runtime.streams import ExecProcess, ProcessStream
 
-CREATED, RUNNING, PAUSED, STOPPED = "created", "running", "paused", "stopped"
-
-
-@dataclass
-class ContainerProcess:
-    """What :meth:`Runtime.create` returns: the waiting init.
-
-    Attributes:
-        id: the container ID.
-        pid: the init's host PID; its netns is ``/proc/<pid>/ns/net``.
-        shim_pid: the shim's PID.
-        namespaces: namespace name → inode number.
-        log_path: the json-file log.
-        warnings: e.g. clamped rlimits.
-    """
-
-    id: str
-    pid: int
-    shim_pid: int
-    namespaces: dict[str, int]
-    log_path: Path
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def netns_path(self) -> str:
-        """Where the network driver configures the container's network."""
-        return f"/proc/{self.pid}/ns/net"
-
-
-@dataclass
-class ContainerState:
-    """A container as the runtime sees it now.
-
-    Attributes:
-        status: ``created``, ``running``, ``paused`` or ``stopped``.
-        pid: init's host PID (0 once stopped).
-        exit_code: set when stopped (128+N for a death by signal N).
-        oom_killed: the kernel's OOM killer fired in the container's cgroup.
-        created_at, started_at, finished_at: seconds since the epoch (0 if not yet).
-        exit_recorded_at: when the shim wrote the exit status (for benchmarks).
-        error: why the state is incomplete, e.g. the shim died.
-    """
-
-    id: str
-    status: str
-    pid: int = 0
-    shim_pid: int = 0
-    exit_code: int | None = None
-    oom_killed: bool = False
-    created_at: float = 0.0
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    exit_recorded_at: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class ProcessInfo:
-    """One process of a container, for ``top``."""
-
-    host_pid: int
-    container_pid: int
-    ppid: int
-    uid: int
-    state: str
-    command: str
 
 
 def _error_from(report: dict[str, Any]) -> WharfError:
@@ -185,6 +121,8 @@ class Runtime:
 
     def _create(self, spec: RuntimeSpec, job: Job, timeout: float) -> ContainerProcess:
         spec.validate()
+        if spec.privileged:
+            spec.process.capabilities = caps.all_capabilities()
         warnings = clamp_rlimits(spec.process)
         paths = self.paths(spec.id)
         if paths.state.exists():
@@ -288,7 +226,7 @@ class Runtime:
         if current.status == STOPPED:
             raise InvalidStateTransition(current.status, "kill", f"container {container_id}")
         _, st = self._record(container_id)
-        _signal(st["init_pid"], st["init_start"], sig)
+        signal_process(st["init_pid"], st["init_start"], sig)
         if current.status == PAUSED and sig == signal.SIGKILL:
             self._cgroup(container_id).thaw()
 
@@ -333,7 +271,7 @@ class Runtime:
         while alive(st.get("shim_pid"), st.get("shim_start")) and time.monotonic() < deadline:
             time.sleep(0.01)
         if alive(st.get("shim_pid"), st.get("shim_start")):
-            _signal(st["shim_pid"], st["shim_start"], signal.SIGKILL)
+            signal_process(st["shim_pid"], st["shim_start"], signal.SIGKILL)
         self._cgroup(container_id).destroy()
         shutil.rmtree(paths.dir, ignore_errors=True)
         try:
@@ -409,7 +347,7 @@ class Runtime:
         """The container's processes with host and in-container PIDs."""
         result = []
         for pid in sorted(self._cgroup(container_id).pids()):
-            info = _process_info(pid)
+            info = process_info(pid)
             if info is not None:
                 result.append(info)
         return result
@@ -427,8 +365,7 @@ class Runtime:
         self.launcher.close()
 
 
-def _step(action: str, container_id: str, **detail: Any) -> Any:
-    from engine.jobs import Event  # noqa: PLC0415
+def _step(action: str, container_id: str, **detail: Any) -> Event:
     return Event("step", action, "", Component.EXEC_DRIVER, container_id, detail)
 
 
@@ -443,37 +380,4 @@ def _read_report(fd: int, timeout: float) -> dict[str, Any]:
         if not chunk:
             raise RuntimeFailure("the shim died before reporting (see runtime/shim.log)")
         buf += chunk
-    import json  # noqa: PLC0415
     return json.loads(buf.partition(b"\n")[0])
-
-
-def _signal(pid: int, started: int, sig: int) -> None:
-    """Signal ``pid`` only if it still is the process that started at ``started``."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        return
-    try:
-        if alive(pid, started):
-            signal.pidfd_send_signal(pidfd, sig)
-    except ProcessLookupError:
-        pass
-    finally:
-        os.close(pidfd)
-
-
-def _process_info(pid: int) -> ProcessInfo | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    fields = {}
-    for line in status.splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    nspid = fields.get("NSpid", str(pid)).split()
-    command = " ".join(part.decode(errors="replace") for part in cmdline.split(b"\0") if part)
-    return ProcessInfo(pid, int(nspid[-1]), int(fields.get("PPid", 0)),
-                       int(fields.get("Uid", "0").split()[0]),
-                       fields.get("State", "?").split()[0], command or f"[{fields.get('Name')}]")

@@ -32,7 +32,8 @@ from engine.runtime.statefiles import Paths, start_time, write_json
 NS_NAMES = ("cgroup", "ipc", "mnt", "net", "pid", "uts")
 
 
-def _handshake(sync: socket.socket, timeout: float) -> tuple[int | None, dict[str, Any], int | None]:
+def _handshake(sync: socket.socket,
+               timeout: float) -> tuple[int | None, dict[str, Any], int | None]:
     """Read the setup process's ``pid`` line and the child's ``ready``/``error`` line."""
     sync.settimeout(timeout)
     buf, pid, result, master = b"", None, None, None
@@ -96,7 +97,10 @@ class Shim(ShimIO):
         self.selector.register(self.server, selectors.EVENT_READ, "accept")
 
     def _spawn(self, spawn: Any, tty: bool, open_stdin: bool) -> tuple[Child, dict[str, Any]]:
-        stdin_r, stdin_w = os.pipe() if open_stdin and not tty else (os.open(os.devnull, os.O_RDONLY), None)
+        if open_stdin and not tty:
+            stdin_r, stdin_w = os.pipe()
+        else:
+            stdin_r, stdin_w = os.open(os.devnull, os.O_RDONLY), None
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,18 @@ class Paths:
         self.socket = self.dir / "shim.sock"
         self.shim_log = self.dir / "shim.log"
         self.log = container_dir / f"{container_id}-json.log"
+
+
+def signal_process(pid: int, started: int, sig: int) -> None:
+    """Signal ``pid`` only if it still is the process that started at ``started``."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        if alive(pid, started):
+            signal.pidfd_send_signal(pidfd, sig)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(pidfd)

@@ -77,7 +77,8 @@ def resolve_user(spec: str, root_fd: int, additional: list[str] | None = None) -
     if group_ref:
         gid = _find_group(groups, group_ref)
         if gid is None:
-            raise InvalidSpec(f"unable to find group {group_ref}: no matching entries in group file")
+            raise InvalidSpec(f"unable to find group {group_ref}: "
+                              "no matching entries in group file")
         result.gid = gid
         sgids: list[int] = []
     else:

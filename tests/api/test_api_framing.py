@@ -258,6 +258,9 @@ def test_pull_progress_and_in_stream_errors(framing):
         ok = c.post("/images/create", params={"fromImage": "docker.io/library/busybox", "tag": "1.36"},
                     headers={"X-Registry-Auth": "e30="})
         bad = c.post("/images/create", params={"fromImage": "missing"})
+        unknown = c.post("/images/create", params={"fromImage": "unknown", "tag": "v1"})
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/json"
+    assert unknown.json()["message"] == "repository unknown:v1 not found: manifest unknown"
     lines = [json.loads(line) for line in ok.text.splitlines()]
     assert ok.headers["transfer-encoding"] == "chunked"
     assert lines[1]["progressDetail"] == {"current": 50, "total": 100} and lines[1]["id"] == "abc"

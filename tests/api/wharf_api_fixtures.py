@@ -242,7 +242,10 @@ class FramingBackend(SystemOnlyBackend):
         self.calls.append(("create", spec))
         if spec.image != "busybox:latest":
             raise ImageNotFound(f"No such image: {spec.image}")
-        return "e" * 64, []
+        info = _container("e" * 64, spec.name or "created", spec.tty)
+        info.spec = spec
+        self.containers[info.id] = info
+        return info.id, []
 
     def start_container(self, ref: str) -> bool:
         return self._find(ref).state.status != "running"
@@ -296,6 +299,8 @@ class FramingBackend(SystemOnlyBackend):
 
     def pull_image(self, ref: str, platform: str, auth: object, cancel: Cancel) -> Iterator[Progress]:
         self.calls.append(("pull", (ref, auth)))
+        if "unknown" in ref:
+            raise NotFound(f"repository {ref} not found: manifest unknown")
         yield Progress("Pulling from library/busybox", id="latest")
         yield Progress("Downloading", id="abc", current=50, total=100)
         if "missing" in ref:

@@ -229,6 +229,29 @@ def build_layered(layout: Path) -> None:
     run("umoci", "gc", "--layout", layout)
 
 
+def build_big(layout: Path) -> None:
+    """Busybox plus one 48 MB layer of seeded random bytes (does not compress):
+    big enough to stop a registry, or kill an engine, in the middle of it."""
+    import random  # noqa: PLC0415
+
+    shutil.copytree(busybox_layout(), layout, symlinks=True)
+    rng = random.Random(4242)
+    with tempfile.TemporaryDirectory(dir=layout.parent) as work:
+        staging = Path(work) / "big"
+        (staging / "srv").mkdir(parents=True)
+        for index in range(3):
+            (staging / "srv" / f"part-{index}.bin").write_bytes(rng.randbytes(16 << 20))
+        _tar_layer(staging, Path(work) / "big.tar")
+        run("umoci", "raw", "add-layer", "--image", f"{layout}:latest",
+            "--history.created_by", "wharf tests: 48 MB of random bytes", Path(work) / "big.tar")
+    run("umoci", "gc", "--layout", layout)
+
+
+def big_layout() -> Path:
+    """The cached busybox + 48 MB layout."""
+    return cached_layout("big", build_big)
+
+
 def debian_mirror() -> str:
     """The Debian mirror the machine's apt sources name (debootstrap's source)."""
     sources = Path("/etc/apt/sources.list.d/debian.sources")

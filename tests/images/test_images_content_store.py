@@ -171,3 +171,21 @@ def test_resume_with_corrupted_partial_fails_verification(store: ContentStore) -
         with pytest.raises(DigestMismatch):
             ing.commit()
     assert not store.has(digest) and store.ingests() == []
+
+
+def test_sha512_blobs(store: ContentStore) -> None:
+    """Registries may serve sha512 content (the conformance suite pushes some)."""
+    import hashlib
+
+    data = os.urandom(70_000)
+    digest = "sha512:" + hashlib.sha512(data).hexdigest()
+    with store.ingest(digest, len(data)) as ing:
+        ing.write(data[:1000])
+    [partial] = store.ingests()
+    assert partial.digest == digest and partial.offset == 1000
+    with store.ingest(digest, len(data)) as ing:
+        ing.write(data[ing.offset:])
+        ing.commit()
+    assert store.path(digest) == store.root / "blobs" / "sha512" / digest[7:]
+    assert store.read(digest) == data
+    assert digest in {b.digest for b in store.iter()}

@@ -95,3 +95,19 @@ def test_connect_publishes_network_driver_steps(driver: NetworkDriver, sandbox) 
     for wanted in ("bridge created", "veth pair created", "address, MAC and route set",
                    "iptables rules added"):
         assert wanted in seen, seen
+
+
+def test_the_driver_works_when_called_on_the_engines_event_loop(driver: NetworkDriver,
+                                                                 sandbox) -> None:
+    """pyroute2's own loop cannot nest in a running one; the driver hops to a thread for it."""
+    import asyncio
+
+    box = sandbox("looped")
+
+    async def on_the_loop() -> str:
+        endpoint = driver.connect("bridge", box.id, box.netns, box.hostname)
+        driver.release(box.id)
+        return endpoint.ip
+
+    assert asyncio.run(on_the_loop())
+    assert "eth0" not in box.run("ip", "-br", "link").stdout

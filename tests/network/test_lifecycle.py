@@ -194,6 +194,7 @@ def test_a_failed_connect_leaves_nothing_and_spares_a_foreign_link(driver: Netwo
         driver.connect("bridge", gone.id, path, "gone")
     assert driver.get("bridge").containers == {}
     assert f"wh{gone.id[:12]}" not in wh_links()
+    assert list((driver.root / "networks" / "containers").iterdir()) == []
     box = sandbox("squatted")
     squatter = f"wh{box.id[:12]}"
     subprocess.run(["ip", "link", "add", squatter, "type", "veth", "peer", "name", "whtsquat1"],

@@ -49,7 +49,8 @@ def test_predefined_networks_cannot_be_removed(driver: NetworkDriver) -> None:
 def test_remove_refuses_while_in_use_and_prune_keeps_used(driver: NetworkDriver, sandbox) -> None:
     """InUse while a container is attached; prune removes only unused user networks."""
     used = driver.create("used")
-    driver.create("idle")
+    driver.create("idle", labels={"tier": "scratch"})
+    driver.create("kept")
     box = sandbox("web")
     endpoint = driver.connect("used", box.id, box.netns, box.hostname, name=box.name)
     inspected = driver.get("used")
@@ -57,8 +58,10 @@ def test_remove_refuses_while_in_use_and_prune_keeps_used(driver: NetworkDriver,
     assert inspected.containers[box.id].cidr == f"{endpoint.ip}/{endpoint.prefixlen}"
     with pytest.raises(InUse):
         driver.remove("used")
-    assert driver.prune() == ["idle"]
-    assert {n.name for n in driver.list()} >= {"used"} and "idle" not in {n.name for n in driver.list()}
+    assert driver.prune(labels={"tier": "other"}) == []
+    assert driver.prune(labels={"tier": None}) == ["idle"]
+    assert driver.prune() == ["kept"]
+    assert {n.name for n in driver.list()} == {"used"}
     driver.release(box.id)
     assert driver.get(used.id).containers == {}
     driver.remove("used")

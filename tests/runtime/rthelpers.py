@@ -26,7 +26,8 @@ def make_spec(rootfs: Path, *args: str, **kwargs: object) -> RuntimeSpec:
                        hostname=kwargs.pop("hostname", "box"), **kwargs)
 
 
-def run(rt: Runtime, spec: RuntimeSpec, timeout: float = 20) -> tuple[int, str, str, ContainerState]:
+def run(rt: Runtime, spec: RuntimeSpec,
+        timeout: float = 20) -> tuple[int, str, str, ContainerState]:
     """Create, start and wait; returns ``(exit code, stdout, stderr, state)`` from the json log."""
     rt.create(spec)
     rt.start(spec.id)

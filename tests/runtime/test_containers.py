@@ -239,7 +239,8 @@ def test_privileged(runtime: Runtime, rootfs: Path) -> None:
     """Privileged: all capabilities, no seccomp, /sys writable, no masks, mount allowed."""
     from engine.runtime import caps  # noqa: PLC0415
     spec = make_spec(rootfs, "sh", "-c", "grep -E '^(CapEff|Seccomp):' /proc/self/status; "
-                     "grep -c . /proc/timer_list; mkdir -p /mnt; mount -t tmpfs t /mnt && echo mounted",
+                     "grep -c . /proc/timer_list; mkdir -p /mnt; "
+                     "mount -t tmpfs t /mnt && echo mounted",
                      privileged=True, proc_capabilities=caps.all_capabilities())
     code, out, _, _ = run(runtime, spec)
     assert f"CapEff:\t{caps.mask(caps.all_capabilities()):016x}" in out

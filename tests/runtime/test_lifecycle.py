@@ -345,3 +345,24 @@ def test_illegal_transitions(runtime: Runtime, rootfs: Path) -> None:
     runtime.delete(spec.id)
     with pytest.raises(ContainerNotFound):
         runtime.state(spec.id)
+
+
+def test_parallel_creates_from_threads(runtime: Runtime, rootfs: Path) -> None:
+    """The engine calls the runtime from worker threads: concurrent creates all work."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+    specs = [make_spec(rootfs, "sh", "-c", f"exit {i}") for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        states = list(pool.map(lambda s: runtime.run(s, timeout=20), specs))
+    assert [s.exit_code for s in states] == list(range(6))
+    assert all(s.exit_recorded_at >= s.finished_at >= s.started_at >= s.created_at > 0
+               for s in states)
+
+
+def test_bad_mount_error_names_destination(runtime: Runtime, rootfs: Path) -> None:
+    """A mount the kernel refuses fails the create with the container path in the message."""
+    from engine.errors import RuntimeFailure  # noqa: PLC0415
+    from engine.runtime.spec import MountSpec  # noqa: PLC0415
+    spec = make_spec(rootfs, "true", mounts=[MountSpec("/bad", type="tmpfs",
+                                                       options=["size=nonsense"])])
+    with pytest.raises(RuntimeFailure, match="cannot mount tmpfs on /bad"):
+        runtime.create(spec)

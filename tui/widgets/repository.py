@@ -200,6 +200,8 @@ class RepositoryPane(ReportsWorkerErrors, Horizontal):
         else:
             catalog.clear_options()
         catalog.add_options([Option(name, id=name) for name in message.page.repositories])
+        if not message.append and catalog.option_count:
+            catalog.highlighted = 0
         self._next_last = message.page.next_last
         if self._next_last:
             catalog.add_option(Option(Text("… more (n)", style="dim"), id=MORE))
