@@ -89,7 +89,7 @@ class WharfApp(App[int]):
         self.mouse_enabled = not self.mouse_enabled
         self._apply_mouse()
         state = "on" if self.mouse_enabled else "off: select text with the mouse, M turns it back on"
-        self.notify(f"Mouse {state}", timeout=3)
+        self.notify(f"Mouse {state}", markup=False, timeout=3)
 
     def _apply_mouse(self) -> None:
         driver = self._driver

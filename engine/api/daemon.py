@@ -85,7 +85,6 @@ async def _start(backend: Any, socket_path: str, tcp: tuple[str, int] | None,
 
 async def _stop(serving: _Serving) -> None:
     remove_socket(serving.socket_path, serving.inode)  # no new clients find it
-
     await serving.server.close()
     serving.api.workers.shutdown()
 

@@ -38,12 +38,15 @@ class Limits:
         max_body_bytes: a buffered request body (over it: 413).
         idle_timeout: seconds a keep-alive connection may wait for its next request.
         hijack_pause: seconds between flushing the 101 header block and the first stream byte.
+        backlog: the listen queue length.
     """
 
     max_header_bytes: int = 64 * 1024
     max_body_bytes: int = 32 * 1024 * 1024
     idle_timeout: float = 300.0
     hijack_pause: float = 0.05
+    backlog: int = 1024
+    """Pending connections the kernel queues (asyncio would otherwise re-listen with 100)."""
 
 
 @dataclass
@@ -137,16 +140,17 @@ class HTTPServer:
             sock: the socket; see :mod:`engine.api.listeners`.
         """
         if sock.family == getattr(__import__("socket"), "AF_UNIX"):
-            server = await asyncio.start_unix_server(self._accept, sock=sock,
+            server = await asyncio.start_unix_server(self._accept, sock=sock, backlog=self.limits.backlog,
                                                      limit=self.limits.max_header_bytes)
         else:
-            server = await asyncio.start_server(self._accept, sock=sock,
+            server = await asyncio.start_server(self._accept, sock=sock, backlog=self.limits.backlog,
                                                 limit=self.limits.max_header_bytes)
         self._servers.append(server)
 
     async def serve_tls(self, sock: Any, ssl_context: Any) -> None:
         """Start serving TLS on a bound, listening TCP socket."""
-        server = await asyncio.start_server(self._accept, sock=sock, ssl=ssl_context)
+        server = await asyncio.start_server(self._accept, sock=sock, ssl=ssl_context,
+                                            backlog=self.limits.backlog)
         self._servers.append(server)
 
     async def close(self) -> None:
@@ -368,8 +372,7 @@ class _Connection:
         finally:
             for task in (sender, watcher):
                 task.cancel()
-            if gone:
-                request.cancel.cancel()
+            request.cancel.cancel()  # the request is over either way: release what it held
             with contextlib.suppress(Exception):
                 await response.chunks.aclose()  # type: ignore[attr-defined]
             if response.on_close is not None:

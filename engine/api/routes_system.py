@@ -23,7 +23,7 @@ from engine.api.query import filters, flag, integer, labels_match, timestamp
 from engine.api.responses import AnyResponse, Response, json_response
 from engine.api.router import Api, json_object
 from engine.errors import InvalidArgument
-from engine.jobs import Event, EventBus
+from engine.jobs import Event, EventBus, Subscription
 
 _PING_HEADERS = [("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache"),
                  ("Builder-Version", "1"), ("Swarm", "inactive")]
@@ -108,10 +108,10 @@ def event_matcher(wanted: dict[str, list[str]]) -> Callable[[Event], bool]:
     return matches
 
 
-def object_events(bus: EventBus, since: float | None, until: float | None,
+def object_events(subscription: Subscription, since: float | None, until: float | None,
                   wanted: Callable[[Event], bool], cancel: Cancel) -> Iterator[Event]:
     """Object events from ``since`` (history first) until ``until`` (or for ever)."""
-    with bus.subscribe(replay=since is not None) as subscription:
+    with subscription:
         cancel.on_cancel(subscription.close)
         while not cancel.is_set():
             wait = 0.5 if until is None else max(0.0, min(0.5, until - time.time()))
@@ -133,17 +133,20 @@ async def events(api: Api, request: Request) -> AnyResponse:
     since = timestamp(request.arg("since"), "since")
     until = timestamp(request.arg("until"), "until")
     wanted = event_matcher(filters(request))
-    bus = api.bus
-    items = api.iterate(lambda: object_events(bus, since, until, wanted, request.cancel), request.cancel)
+    subscription = api.bus.subscribe(replay=since is not None)  # before the headers: nothing is missed
+    request.cancel.on_cancel(subscription.close)
+    items = api.iterate(lambda: object_events(subscription, since, until, wanted, request.cancel),
+                        request.cancel)
     return api.json_stream(items, docker_event_json)
 
 
-def journal_events(bus: EventBus, since: int | None, follow: bool, cancel: Cancel) -> Iterator[Event]:
-    """Every engine event with ``seq > since`` (history first), then live ones if ``follow``."""
-    if not follow:
+def journal_events(bus: EventBus, subscription: Subscription | None, since: int | None,
+                   cancel: Cancel) -> Iterator[Event]:
+    """Every engine event with ``seq > since``: the history, then (with a subscription) live ones."""
+    if subscription is None:
         yield from (e for e in bus.history() if since is None or e.seq > since)
         return
-    with bus.subscribe(replay=since is not None) as subscription:
+    with subscription:
         cancel.on_cancel(subscription.close)
         while not cancel.is_set():
             event = subscription.get(0.5)
@@ -164,7 +167,10 @@ async def journal(api: Api, request: Request) -> AnyResponse:
     since = integer(request, "since")
     follow = flag(request, "follow", True)
     bus = api.bus
-    items = api.iterate(lambda: journal_events(bus, since, follow, request.cancel), request.cancel)
+    subscription = bus.subscribe(replay=since is not None) if follow else None
+    if subscription is not None:
+        request.cancel.on_cancel(subscription.close)
+    items = api.iterate(lambda: journal_events(bus, subscription, since, request.cancel), request.cancel)
     return api.json_stream(items, journal_json)
 
 

@@ -12,6 +12,23 @@ Docker's bridge driver is the model. Layers, top down:
 - ``ports``      ``-p`` spec parsing and host-port reservation
 - ``etcfiles``   ``/etc/hosts`` and ``/etc/resolv.conf`` rendering, in-place rewrite
 - ``counters``   per-container rx/tx bytes
+
+Wiring into a container's life (one ``NetworkDriver(root, bus)`` per engine;
+call it from worker threads, it blocks for milliseconds)::
+
+    engine start   driver.reconcile()
+    create         write <root>/containers/<id>/hosts (render_hosts(hostname)) and
+                   resolv.conf (render_resolv_conf()); the runtime bind-mounts both
+    start          init waits before exec -> netns = f"/proc/{pid}/ns/net"
+      bridge/user  ep = driver.connect(net, id, netns, hostname, aliases, name=name, job=job)
+                   more networks: driver.connect(...) again (eth1, …)
+                   driver.publish(id, ep, bindings, job=job)  # Conflict before exec
+      none/host    driver.join(id, "none" | "host", netns, hostname, name=name)
+      container:X  driver.join(id, f"container:{X}")          # the runtime joins X's netns
+                   on any error: driver.release(id), then kill the init
+                   release the init to exec
+    stop / died    driver.release(id)       # from disk; the netns may be gone already
+    stats          driver.counters(pid)
 """
 
 from engine.network import etcfiles, ipam

@@ -132,7 +132,20 @@ class Firewall:
     # the chains ----------------------------------------------------------------
 
     def ensure_chains(self) -> None:
-        """Create the shared and this root's chains and their jumps, once; idempotent."""
+        """Create the shared and this root's chains and their jumps, once; idempotent.
+
+        Another engine on the host may be doing the same at the same moment:
+        a batch that loses that race is read again and retried.
+        """
+        for attempt in range(3):
+            try:
+                self._ensure_chains()
+                return
+            except NetworkError:
+                if attempt == 2:
+                    raise
+
+    def _ensure_chains(self) -> None:
         for table in ("nat", "filter"):
             chains, rules = self._saved(table)
             lines: list[str] = []

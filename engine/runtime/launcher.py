@@ -37,7 +37,8 @@ def sealed_python() -> int:
     container init has ``/proc/self/exe`` = the memfd, whose seals refuse any
     write, so no host file is ever exposed. (The memfd is ~20 kB: Python's
     binary links ``libpython`` as a shared library, which ``/proc/self/exe``
-    does not reach.)
+    does not reach.) ``argv[0]`` stays ``sys.executable`` so a virtual
+    environment's ``pyvenv.cfg`` is still found.
     """
     source = os.path.realpath(sys.executable)
     fd = os.memfd_create("wharf-python", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
@@ -72,7 +73,7 @@ class LauncherClient:
                                                           env.get("PYTHONPATH")]))
         try:
             self._proc = subprocess.Popen(
-                [os.path.realpath(sys.executable), "-m", "engine.runtime.launcher",
+                [sys.executable, "-m", "engine.runtime.launcher",
                  str(child.fileno()), str(exe)],
                 executable=f"/proc/self/fd/{exe}", pass_fds=(child.fileno(), exe),
                 close_fds=True, start_new_session=True, env=env, cwd="/",

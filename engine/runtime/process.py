@@ -115,6 +115,24 @@ def allocate_pty(sync: socket.socket, proc: ProcessSpec, user: ExecUser,
     return peer
 
 
+def _reopen_dev_null() -> None:
+    """stdio that is the *host's* /dev/null becomes the container's own (runc reOpenDevNull)."""
+    try:
+        ours = os.stat("/dev/null")
+    except OSError:
+        return
+    for fd in (0, 1, 2):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3) \
+                and (st.st_dev, st.st_ino) != (ours.st_dev, ours.st_ino):
+            null = os.open("/dev/null", os.O_RDWR)
+            os.dup2(null, fd)
+            os.close(null)
+
+
 def _fix_stdio(user: ExecUser) -> None:
     if not user.uid:
         return
@@ -203,7 +221,9 @@ def finish(sync: socket.socket, proc: ProcessSpec, hostname: str, seccomp_filter
             os.login_tty(peer)
         else:
             os.setsid()
+            _reopen_dev_null()
             _fix_stdio(user)
+        os.umask(0o022)
         env = build_env(proc, user, hostname)
         _rlimits(proc)
         cwd = proc.cwd or "/"

@@ -36,10 +36,9 @@ def encode(message: dict[str, Any]) -> bytes:
     return (json.dumps(message) + "\n").encode()
 
 
-def socket_path(directory: str | os.PathLike[str], dir_fd: int) -> str:
-    """A short path to a socket in ``directory`` (via ``/proc/self/fd``, beating the
-    108-byte ``sun_path`` limit for deep state roots)."""
-    del directory
+def socket_path(dir_fd: int) -> str:
+    """A short path to ``shim.sock`` in the directory open as ``dir_fd`` (via
+    ``/proc/self/fd``, beating the 108-byte ``sun_path`` limit of deep state roots)."""
     return f"/proc/self/fd/{dir_fd}/shim.sock"
 
 
@@ -50,7 +49,7 @@ def connect(runtime_dir: str | os.PathLike[str], timeout: float | None = 10.0) -
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         sock.settimeout(timeout)
         try:
-            sock.connect(socket_path(runtime_dir, dir_fd))
+            sock.connect(socket_path(dir_fd))
         except OSError:
             sock.close()
             raise

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.errors import InvalidSpec, RuntimeFailure
 from engine.runtime import syscalls as sc
-from engine.runtime.safepath import fd_path, open_in_root
+from engine.runtime.safepath import clean_path, fd_path, open_in_root
 from engine.runtime.spec import INIT_PATH, TINI_HOST_PATH, MountSpec, RuntimeSpec
 
 DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
@@ -37,7 +37,11 @@ _FLAG_OPTIONS = {"ro": sc.MS_RDONLY, "nosuid": sc.MS_NOSUID, "nodev": sc.MS_NODE
 
 
 def _mount_at(root_fd: int, dest: str, source: str | None, fstype: str | None, flags: int,
-              data: str | None = None, create: str = "dir", mode: int = 0o755) -> None:
+              data: str | None = None, create: str = "dir", mode: int = 0o755,
+              follow: bool = True) -> None:
+    if not follow and clean_path(root_fd, dest) != dest:
+        # /proc, /sys, /dev … behind a symlink (CVE-2019-19921 class): refuse outright
+        raise InvalidSpec(f"{dest} in the image is a symlink; refusing to mount there")
     fd = open_in_root(root_fd, dest, create=create, mode=mode)
     try:
         sc.mount(source, fd_path(fd), fstype, flags, data)
@@ -70,7 +74,7 @@ def _split_options(options: list[str]) -> tuple[int, str]:
 def setup_dev(root_fd: int, console: bool) -> None:
     """tmpfs /dev with the standard nodes and links, a private devpts, shm and mqueue."""
     _mount_at(root_fd, "/dev", "tmpfs", "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME,
-              "mode=755,size=65536k")
+              "mode=755,size=65536k", follow=False)
     dev = open_in_root(root_fd, "/dev", flags=os.O_RDONLY | os.O_DIRECTORY)
     try:
         old_umask = os.umask(0)
@@ -91,30 +95,32 @@ def setup_dev(root_fd: int, console: bool) -> None:
     finally:
         os.close(dev)
     _mount_at(root_fd, "/dev/pts", "devpts", "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
-              "newinstance,ptmxmode=0666,mode=0620,gid=5")
+              "newinstance,ptmxmode=0666,mode=0620,gid=5", follow=False)
 
 
 def setup_shm_mqueue(root_fd: int, shm_size: int) -> None:
     """/dev/shm (tmpfs of ``shm_size`` bytes) and /dev/mqueue."""
     _mount_at(root_fd, "/dev/shm", "shm", "tmpfs", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV,
-              f"mode=1777,size={shm_size}")
+              f"mode=1777,size={shm_size}", follow=False)
     _mount_at(root_fd, "/dev/mqueue", "mqueue", "mqueue",
-              sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV)
+              sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV, follow=False)
 
 
 def setup_sys(root_fd: int, privileged: bool, cgroup_dirs: dict[str, str]) -> None:
     """/sys (read-only unless privileged) and /sys/fs/cgroup with the container's own dirs."""
     ro = 0 if privileged else sc.MS_RDONLY
-    _mount_at(root_fd, "/sys", "sysfs", "sysfs", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV | ro)
+    _mount_at(root_fd, "/sys", "sysfs", "sysfs", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV | ro,
+              follow=False)
     if not cgroup_dirs:
         return
     if "" in cgroup_dirs:  # pure v2: the container's own directory is the whole tree
-        _mount_at(root_fd, "/sys/fs/cgroup", cgroup_dirs[""], None, sc.MS_BIND | sc.MS_REC)
+        _mount_at(root_fd, "/sys/fs/cgroup", cgroup_dirs[""], None, sc.MS_BIND | sc.MS_REC,
+                  follow=False)
         _remount(root_fd, "/sys/fs/cgroup", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NOEXEC
                  | sc.MS_NODEV)
         return
     _mount_at(root_fd, "/sys/fs/cgroup", "tmpfs", "tmpfs",
-              sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV, "mode=755")
+              sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV, "mode=755", follow=False)
     for name, host_dir in sorted(cgroup_dirs.items()):
         _mount_at(root_fd, f"/sys/fs/cgroup/{name}", host_dir, None, sc.MS_BIND | sc.MS_REC)
         _remount(root_fd, f"/sys/fs/cgroup/{name}",
@@ -187,7 +193,8 @@ def prepare(spec: RuntimeSpec, cgroup_dirs: dict[str, str], console: bool) -> No
     sc.mount(None, spec.rootfs, None, sc.MS_PRIVATE)
     root_fd = os.open(spec.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        _mount_at(root_fd, "/proc", "proc", "proc", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV)
+        _mount_at(root_fd, "/proc", "proc", "proc", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV,
+                  follow=False)
         setup_dev(root_fd, console)
         setup_shm_mqueue(root_fd, spec.shm_size)
         setup_sys(root_fd, spec.privileged, cgroup_dirs)

@@ -246,11 +246,12 @@ class Runtime:
         self._cgroup(container_id).thaw()
         self.bus.publish(_step("unpause", container_id))
 
-    def delete(self, container_id: str, force: bool = False) -> None:
+    def delete(self, container_id: str, force: bool = False, keep_log: bool = False) -> None:
         """Remove a stopped (or created) container's cgroup, shim and runtime state.
 
         Args:
             force: kill a running or paused container first.
+            keep_log: keep ``<id>-json.log`` (a restart: the next create appends to it).
         """
         paths = self.paths(container_id)
         if not paths.state.exists():
@@ -275,9 +276,10 @@ class Runtime:
         self._cgroup(container_id).destroy()
         shutil.rmtree(paths.dir, ignore_errors=True)
         try:
-            paths.log.unlink()
-            for rotated in paths.container_dir.glob(f"{container_id}-json.log.*"):
-                rotated.unlink()
+            if not keep_log:
+                paths.log.unlink(missing_ok=True)
+                for rotated in paths.container_dir.glob(f"{container_id}-json.log.*"):
+                    rotated.unlink()
             paths.container_dir.rmdir()
         except OSError:
             pass
@@ -318,6 +320,15 @@ class Runtime:
             raise _error_from(reply)
         self.bus.publish(_step("exec", container_id, pid=reply["pid"], args=process.args))
         return ExecProcess(sock, rest, bool(reply.get("tty")), reply["pid"], exec_id)
+
+    def exec_state(self, container_id: str, exec_id: str) -> dict[str, Any] | None:
+        """An exec's record (``pid``, ``running``, ``exit_code``), also after its stream
+        was dropped (``docker exec -d``); ``None`` for an unknown exec ID."""
+        self._record(container_id)
+        record = read_json(self.paths(container_id).exec_record(exec_id))
+        if record and record.get("running") and self.state(container_id).status == STOPPED:
+            record.update(running=False)  # killed with its container before it could report
+        return record
 
     def attach(self, container_id: str, stdin: bool = False, stdout: bool = True,
                stderr: bool = True, stdin_once: bool = False) -> ProcessStream:

@@ -82,7 +82,7 @@ class Shim(ShimIO):
         """Bind ``shim.sock`` (before the init exists, so clients can attach early)."""
         dir_fd = os.open(self.paths.dir, os.O_PATH | os.O_DIRECTORY)
         try:
-            path = proto.socket_path(self.paths.dir, dir_fd)
+            path = proto.socket_path(dir_fd)
             try:
                 os.unlink(path)
             except FileNotFoundError:
@@ -278,13 +278,22 @@ class Shim(ShimIO):
         client.streams = {proto.STDOUT, proto.STDERR}
         client.stdin = True
         kid.clients.append(client)
-        if kid.pid > 0:
+        self._exec_record(kid, running=result["type"] == "ready", exit_code=None,
+                          started_at=time.time())
+        if kid.pid > 0:  # reaped from the loop: its SIGCHLD has woken the selector already
             self.execs[kid.pid] = kid
-            self._reap()
         if result["type"] != "ready":
             return {"ok": False, "kind": result.get("kind"), "message": result.get("message"),
                     "exit_code": result.get("exit_code"), "pid": kid.pid}
         return {"ok": True, "pid": kid.pid, "tty": kid.tty}
+
+    def _exec_record(self, kid: Child, **fields: Any) -> None:
+        if kid.exec_id:
+            write_json(self.paths.exec_record(kid.exec_id),
+                       {"exec_id": kid.exec_id, "pid": kid.pid, **fields})
+
+    def _exec_finished(self, kid: Child, code: int) -> None:
+        self._exec_record(kid, running=False, exit_code=code, finished_at=time.time())
 
     # ------------------------------------------------------------------ finish
 

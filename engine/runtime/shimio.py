@@ -70,6 +70,9 @@ class ShimIO:
     def _request(self, client: Client, req: dict[str, Any]) -> dict[str, Any] | None:
         raise NotImplementedError
 
+    def _exec_finished(self, kid: Child, code: int) -> None:
+        """Hook: an exec'd process ended with ``code`` and its output is drained."""
+
     def _accept(self) -> None:
         try:
             sock, _ = self.server.accept()
@@ -105,6 +108,7 @@ class ShimIO:
         if kid is self.init or kid.status is None or kid.out_fds:
             return
         code, _sig = exit_code(kid.status)
+        self._exec_finished(kid, code)
         for client in list(kid.clients):
             self._send(client, proto.frame(proto.EXIT, json.dumps({"exit_code": code}).encode()))
             client.mode = "closing"

@@ -80,6 +80,11 @@ class Paths:
         self.shim_log = self.dir / "shim.log"
         self.log = container_dir / f"{container_id}-json.log"
 
+    def exec_record(self, exec_id: str) -> Path:
+        """``runtime/exec-<exec id>.json``: an exec's PID, then its exit code."""
+        safe = "".join(c for c in exec_id if c.isalnum() or c in "-_")[:80]
+        return self.dir / f"exec-{safe}.json"
+
 
 def signal_process(pid: int, started: int, sig: int) -> None:
     """Signal ``pid`` only if it still is the process that started at ``started``."""

@@ -154,6 +154,31 @@ def test_second_daemon_refuses_and_sigterm_stops_cleanly(tmp_path: Path):
     assert third.stop() == 0
 
 
+def test_sigterm_ends_open_streams_and_exits_cleanly(tmp_path: Path):
+    daemon = start_daemon_process(tmp_path / "s")
+    client = DockerClient(base_url=daemon.host)
+    ended: dict[str, float] = {}
+
+    def follow(name: str, stream) -> None:  # noqa: ANN001
+        for _ in stream:
+            pass
+        ended[name] = time.monotonic()
+
+    streams = {"events": client.events(decode=True), "journal": client.journal(since=None)}
+    threads = [threading.Thread(target=follow, args=item) for item in streams.items()]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    stopped = time.monotonic()
+    assert daemon.stop(signal.SIGTERM) == 0, daemon.output()
+    for t in threads:
+        t.join(10)
+    client.close()
+    assert set(ended) == {"events", "journal"}
+    assert max(ended.values()) - stopped < 5
+    assert "stopping" in daemon.output()
+
+
 def test_serve_embedded_serves_and_defers_to_a_running_daemon(tmp_path: Path):
     root = tmp_path / "root"
     socket_path, stop = serve_embedded(str(root))

@@ -196,3 +196,35 @@ def test_pull_stream_and_events_and_journal(framing):
     assert [(e["Type"], e["Action"], e["Actor"]["Attributes"]["name"]) for e in events] == [
         ("container", "create", "plain")]
     assert [e["kind"] for e in journal] == ["job", "object", "job"]
+
+
+def test_live_events_arrive_as_they_happen(framing):
+    _, backend, _ = framing
+    with client_for(framing) as client:
+        stream = client.events(decode=True, filters={"type": ["image"]})
+        # the server subscribes before it sends the headers, so nothing published now is missed
+        published = time.monotonic()
+        with Job(backend.bus, "pull", "busybox:latest", Component.REGISTRY) as job:
+            job.emit("pull", "busybox:latest")
+        event = next(stream)
+        stream.close()
+    assert time.monotonic() - published < 2
+    assert (event["Type"], event["Action"], event["id"]) == ("image", "pull", "busybox:latest")
+
+
+def test_create_with_docker_py_arguments_reaches_the_engine_as_a_typed_spec(framing):
+    _, backend, _ = framing
+    with client_for(framing) as client:
+        container = client.containers.create(
+            "busybox:latest", "sh -c 'echo hi'", name="web", environment={"A": "1"},
+            ports={"80/tcp": ("127.0.0.1", 8080)}, volumes=["/srv:/data:ro"], auto_remove=True,
+            mem_limit="64m", restart_policy={"Name": "on-failure", "MaximumRetryCount": 2},
+            labels={"tier": "web"}, tty=True)
+    spec = backend.calls[-1][1]
+    assert container.name == "web" and container.labels == {"tier": "web"}
+    assert spec.cmd == ["sh", "-c", "echo hi"] and spec.env == ["A=1"] and spec.tty
+    assert spec.resources.memory == 64 << 20 and spec.auto_remove
+    assert (spec.port_bindings[0].container_port, spec.port_bindings[0].host_ip,
+            spec.port_bindings[0].host_port) == (80, "127.0.0.1", 8080)
+    assert (spec.mounts[0].source, spec.mounts[0].target, spec.mounts[0].read_only) == ("/srv", "/data", True)
+    assert spec.restart_policy.maximum_retry_count == 2 and spec.exposed_ports == [(80, "tcp")]

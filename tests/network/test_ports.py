@@ -12,6 +12,7 @@ from network.nethelpers import host_address, http_from_host, wait_for, wharf_rul
 
 from engine.errors import Conflict
 from engine.network import NetworkDriver, PortBinding, parse_port_spec
+from engine.network.firewall import root_tag
 
 UDP_ECHO = """
 import socket
@@ -85,10 +86,11 @@ def test_a_taken_host_port_fails_before_any_rule_naming_the_port(driver: Network
     squatter.bind(("0.0.0.0", 0))
     taken = squatter.getsockname()[1]
     try:
-        before = wharf_rules()
+        tag = root_tag(str(driver.root.resolve()))
+        before = wharf_rules(tag)
         with pytest.raises(Conflict, match=str(taken)):
             driver.publish(box.id, endpoint, [PortBinding(81), PortBinding(80, host_port=taken)])
-        assert wharf_rules() == before
+        assert wharf_rules(tag) == before
         assert driver.get("bridge").containers[box.id] == endpoint
     finally:
         squatter.close()

@@ -305,3 +305,11 @@ def test_log_rotation_from_spec(runtime: Runtime, rootfs: Path) -> None:
     entries = list(read_log(log, max_file=2))
     assert entries[-1]["log"] == "line199\n"
     assert len(entries) < 200
+
+
+def test_proc_symlink_in_image_refused(runtime: Runtime, rootfs: Path) -> None:
+    """An image whose /proc is a symlink (CVE-2019-19921 class) is refused, not followed."""
+    (rootfs / "elsewhere").mkdir()
+    (rootfs / "proc").symlink_to("/elsewhere")
+    with pytest.raises(InvalidSpec, match="/proc in the image is a symlink"):
+        runtime.create(make_spec(rootfs, "true"))

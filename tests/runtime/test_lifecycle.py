@@ -138,19 +138,30 @@ def test_exec_command_not_found(runtime: Runtime, rootfs: Path) -> None:
         runtime.exec(cid, ProcessSpec(args=["nope"]))
 
 
+def _read_until(stream, marker: bytes, timeout: float = 10) -> bytes:  # noqa: ANN001
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        item = stream.read(timeout=max(0.01, deadline - time.monotonic()))
+        assert item is not None, f"stream ended before {marker!r}: {seen!r}"
+        seen += item[1]
+    return seen
+
+
 def test_tty_exec(runtime: Runtime, rootfs: Path) -> None:
-    """A tty exec gets a pty from the container's own devpts, resizable."""
+    """A tty exec gets a pty from the container's own devpts, sized, then resized."""
     cid = _running(runtime, rootfs)
-    proc = runtime.exec(cid, ProcessSpec(args=["sh", "-c", "tty; stty size; sleep 0.3; stty size"],
-                                         tty=True, console_size=(30, 100)))
+    proc = runtime.exec(cid, ProcessSpec(args=["sh", "-c", "tty; stty size; read x; stty size"],
+                                         tty=True, open_stdin=True, console_size=(30, 100)))
     assert proc.tty
-    time.sleep(0.1)
+    first = _read_until(proc, b"30 100")
     proc.resize(40, 120)
+    proc.write(b"\n")
     out, err = proc.output(timeout=10)
     assert proc.exit_code == 0 and err == b""
-    text = out.decode().replace("\r", "")
+    text = (first + out).decode().replace("\r", "")
     assert text.splitlines()[0].startswith("/dev/pts/")
-    assert "30 100" in text and "40 120" in text
+    assert "40 120" in text
 
 
 def test_tty_container_with_attach(runtime: Runtime, rootfs: Path) -> None:
@@ -317,16 +328,18 @@ def test_create_start_delete_cycles_leave_nothing(runtime: Runtime, rootfs: Path
 
 def test_tty_container_resize_and_console(runtime: Runtime, rootfs: Path) -> None:
     """The init's pty starts at console_size, follows Runtime.resize; /dev/console is the pty."""
-    spec = make_spec(rootfs, "sh", "-c", "stty size; sleep 0.5; stty size; "
+    spec = make_spec(rootfs, "sh", "-c", "stty size; read x; stty size; "
                      "[ /dev/console -ef $(tty) ] && echo console-ok",
-                     proc_tty=True, proc_console_size=(24, 80))
+                     proc_tty=True, proc_open_stdin=True, proc_console_size=(24, 80))
     runtime.create(spec)
+    stream = runtime.attach(spec.id, stdin=True)
     runtime.start(spec.id)
-    time.sleep(0.2)
+    _read_until(stream, b"24 80")
     runtime.resize(spec.id, 50, 132)
+    stream.write(b"\n")
     assert runtime.wait(spec.id, timeout=10).exit_code == 0
     out = logs(runtime, spec.id)[0].replace("\r", "")
-    assert out.splitlines() == ["24 80", "50 132", "console-ok"]
+    assert [line for line in out.splitlines() if line] == ["24 80", "50 132", "console-ok"]
 
 
 def test_illegal_transitions(runtime: Runtime, rootfs: Path) -> None:
@@ -366,3 +379,27 @@ def test_bad_mount_error_names_destination(runtime: Runtime, rootfs: Path) -> No
                                                        options=["size=nonsense"])])
     with pytest.raises(RuntimeFailure, match="cannot mount tmpfs on /bad"):
         runtime.create(spec)
+
+
+def test_detached_exec_exit_code_recorded(runtime: Runtime, rootfs: Path) -> None:
+    """An exec whose stream is dropped (docker exec -d) still gets its exit code recorded."""
+    cid = _running(runtime, rootfs)
+    proc = runtime.exec(cid, ProcessSpec(args=["sh", "-c", "sleep 0.2; exit 6"]), exec_id="e1")
+    record = runtime.exec_state(cid, "e1")
+    assert record["running"] and record["pid"] == proc.pid
+    proc.close()
+    deadline = time.monotonic() + 10
+    while runtime.exec_state(cid, "e1")["running"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runtime.exec_state(cid, "e1")["exit_code"] == 6
+    assert runtime.exec_state(cid, "nope") is None
+
+
+def test_restart_keeps_log(runtime: Runtime, rootfs: Path) -> None:
+    """A restart is delete(keep_log=True) + create + start: the log continues."""
+    spec = make_spec(rootfs, "sh", "-c", "echo run")
+    run(runtime, spec)
+    runtime.delete(spec.id, keep_log=True)
+    again = make_spec(rootfs, "sh", "-c", "echo run", id=spec.id)
+    run(runtime, again)
+    assert logs(runtime, spec.id)[0] == "run\nrun\n"

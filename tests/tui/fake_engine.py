@@ -316,7 +316,7 @@ class _API:
             yield {"status": "Digest: sha256:" + _hex("pull")}
             yield {"status": f"Status: Downloaded newer image for {repository}:{tag}"}
         else:
-            self.client.pull_gate.wait(30)
+            self.client.pull_gate.wait(1.5)
 
     def events(self, decode: bool = False, **kwargs: Any) -> Iterator[dict[str, Any]]:
         self.client._call("api.events")

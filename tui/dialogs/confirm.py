@@ -29,8 +29,8 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.question, classes="dialog-title")
             yield Static(self.detail, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.verb.capitalize()} (y)", variant="error", id="yes")
-                yield Button("Cancel (n)", id="no")
+                yield Button(f"{self.verb.capitalize()} (y)", variant="error", id="yes", compact=True)
+                yield Button("Cancel (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         """Focus Cancel: destructive actions need a deliberate key."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
@@ -49,8 +50,8 @@ class RunDialog(ModalScreen[RunSpec | None]):
                              id="run-restart", compact=True)
             yield Static("", id="run-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Run (ctrl+s)", variant="primary", id="run")
-                yield Button("Cancel (Esc)", id="cancel")
+                yield Button("Run (ctrl+s)", variant="primary", id="run", compact=True)
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         """Focus the first empty field."""
@@ -67,7 +68,7 @@ class RunDialog(ModalScreen[RunSpec | None]):
         try:
             spec = self.spec()
         except InvalidInput as exc:
-            self.query_one("#run-error", Static).update(f"✖ {exc.message}")
+            self.query_one("#run-error", Static).update(Text(f"✖ {exc.message}"))
             return
         self.dismiss(spec)
 

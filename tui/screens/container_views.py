@@ -47,7 +47,7 @@ def open_view(screen: Screen, view: str, row: ContainerRow) -> None:
         app.push_screen(AnatomyScreen(row))
     elif view in ("shell", "attach"):
         if row.state != "running":
-            app.notify(f"{row.name} is {row.state}: start it first (u)", severity="warning")
+            app.notify(f"{row.name} is {row.state}: start it first (u)", markup=False, severity="warning")
             return
         if view == "attach":
             start_attach(screen, row)
@@ -93,9 +93,9 @@ def relay(screen: Screen, message: TerminalReady) -> None:
             outcome = pump(message.sock, (lambda size: port.resize_exec(message.exec_id, size))
                            if message.exec_id else None)
     except (PortError, OSError, TypeError) as exc:
-        app.notify(f"{message.what}: {exc}", severity="error")
+        app.notify(f"{message.what}: {exc}", markup=False, severity="error")
         return
     except Exception as exc:  # noqa: BLE001 - SuspendNotSupported (textual-serve), …
-        app.notify(f"{message.what} needs a real terminal: {exc}", severity="error")
+        app.notify(f"{message.what} needs a real terminal: {exc}", markup=False, severity="error")
         return
-    app.notify(f"{message.what} in {message.row.name}: {outcome}")
+    app.notify(f"{message.what} in {message.row.name}: {outcome}", markup=False)

@@ -10,6 +10,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
+NODE_NAMES = {"SyncTable": "table", "DataTable": "table", "KeyList": "list", "OptionList": "list",
+              "Input": "text input", "FilterBar": "filter", "RichLog": "log", "VerticalScroll": "scroll"}
+"""Generic widgets, listed after the view's own keys."""
+
+
 def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
     """``(key, description, where)`` for every active binding of ``screen``, focused widget first."""
     rows: list[tuple[str, str, str]] = []
@@ -24,8 +29,9 @@ def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
         if (label, description) in {(r[0], r[1]) for r in rows}:
             continue
         seen.add(key)
-        rows.append((label, description, where))
-    return rows
+        rows.append((label, description, NODE_NAMES.get(where, where)))
+    generic = set(NODE_NAMES.values())
+    return [r for r in rows if r[2] not in generic] + [r for r in rows if r[2] in generic]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -134,7 +134,7 @@ class LogsScreen(ViewScreen):
                  f"wrap {'on' if self.wrap else 'off'} (w)", f"{len(self.lines)} lines"]
         if self.query_text:
             flags.append(f"“{self.query_text}”: {len(self._matches())} matching lines (n/N)")
-        self.query_one("#log-status", Static).update(" · ".join(flags))
+        self.query_one("#log-status", Static).update(Text(" · ".join(flags)))
 
     # -- keys -------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class LogsScreen(ViewScreen):
     def _jump(self, step: int) -> None:
         matches = self._matches()
         if not matches:
-            self.notify("No matching lines" if self.query_text else "Search first with /", severity="warning")
+            self.notify("No matching lines" if self.query_text else "Search first with /", markup=False, severity="warning")
             return
         self._match_cursor = (self._match_cursor + step) % len(matches)
         self.follow = False

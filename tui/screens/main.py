@@ -168,7 +168,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def on_notice(self, message: Notice) -> None:
         """Notify."""
         message.stop()
-        self.notify(message.text, severity=message.severity, timeout=5)  # type: ignore[arg-type]
+        self.notify(message.text, markup=False, severity=message.severity, timeout=5)  # type: ignore[arg-type]
 
     def on_refresh_requested(self, message: RefreshRequested) -> None:
         """The containers list changed: give the images pane the usage counts."""
@@ -192,7 +192,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def _anatomy_of_cursor(self, message: EngineView.AnatomyWanted) -> None:
         row = self.query_one(ContainersPane).current()
         if row is None:
-            self.notify("Put the cursor on a container in the Containers pane first", severity="warning")
+            self.notify("Put the cursor on a container in the Containers pane first", markup=False, severity="warning")
             return
         from tui.screens.container_views import open_view  # noqa: PLC0415
         open_view(self, "anatomy", row)

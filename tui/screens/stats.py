@@ -34,8 +34,7 @@ class StatsScreen(ViewScreen):
     """Plots over the last two minutes, one sample a second."""
 
     def __init__(self, row: ContainerRow, feed: StatsFeed) -> None:
-        super().__init__(f"Stats of {row.name} ({row.short_id}) · one sample a second · "
-                         "CPU% like docker stats: 100% = one core")
+        super().__init__(f"Stats of {row.name} ({row.short_id}) · 1 sample/s · last 2 min")
         self.row = row
         """The container."""
         self.feed = feed

@@ -252,7 +252,8 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
         return {
             "cpu": fmt.percent(sample.cpu_percent),
             "mem": fmt.mib(sample.mem_usage),
-            "cpuspark": Text(fmt.spark([s.cpu_percent for s in series], 12, 100.0 * sample.online_cpus),
+            "cpuspark": Text(fmt.spark([s.cpu_percent for s in series], 12,
+                                       max(100.0, *(s.cpu_percent or 0.0 for s in series))),
                              style="green"),
             "memspark": Text(fmt.spark([float(s.mem_usage) for s in series], 10, float(sample.mem_limit) or None),
                              style="cyan"),
@@ -332,7 +333,7 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
     def _open(self, view: str) -> None:
         row = self.current()
         if row is None:
-            self.notify("No container under the cursor", severity="warning")
+            self.notify("No container under the cursor", markup=False, severity="warning")
             return
         self.post_message(self.Opened(view, row))
 
@@ -380,7 +381,7 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
         """Run a lifecycle action on the targets; kill and remove ask first."""
         targets = self.targets()
         if not targets:
-            self.notify("No container under the cursor", severity="warning")
+            self.notify("No container under the cursor", markup=False, severity="warning")
             return
         if action in ("kill", "remove"):
             from tui.dialogs.confirm import ConfirmDialog  # noqa: PLC0415

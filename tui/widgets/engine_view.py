@@ -185,6 +185,6 @@ class EngineView(ReportsWorkerErrors, Vertical):
     def action_anatomy(self) -> None:
         """The anatomy of the container under the containers pane's cursor."""
         if not self.available:
-            self.notify("Container anatomy needs a Wharf engine", severity="warning")
+            self.notify("Container anatomy needs a Wharf engine", markup=False, severity="warning")
             return
         self.post_message(self.AnatomyWanted())

@@ -28,7 +28,7 @@ class EngineHeader(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("Wharf", style="bold")
         if self.target is not None:
-            text.append(f" ▸ {self.target.name} ", style="bold")
+            text.append(f" > {self.target.name} ", style="bold")
         if self.health is None:
             text.append("○ connecting", style="yellow")
         elif self.health.ok:

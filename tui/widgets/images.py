@@ -129,7 +129,7 @@ class ImagesPane(ReportsWorkerErrors, Vertical):
     def _need(self) -> ImageRow | None:
         row = self.current()
         if row is None:
-            self.notify("No image under the cursor", severity="warning")
+            self.notify("No image under the cursor", markup=False, severity="warning")
         return row
 
     # -- keys -------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -14,13 +13,19 @@ from tui.data.pull import PullState
 PHASE_STYLE = {"waiting": "dim", "downloading": "cyan", "verifying": "yellow", "downloaded": "yellow",
                "extracting": "magenta", "complete": "green", "exists": "green"}
 """How each phase is coloured."""
+SHOWN = 8
+"""Layers shown at most (the latest)."""
 
 
 class PullProgress(Static):
-    """Renders a :class:`PullState`; hidden until a pull starts."""
+    """Renders a :class:`PullState`; hidden until a pull starts.
+
+    A layer's bar fills to half while it downloads and verifies, and the rest
+    while it is extracted.
+    """
 
     DEFAULT_CSS = """
-    PullProgress { height: auto; max-height: 14; display: none; border-top: solid $primary; }
+    PullProgress { height: auto; max-height: 13; display: none; border-top: solid $primary; }
     PullProgress.-shown { display: block; }
     """
 
@@ -32,26 +37,29 @@ class PullProgress(Static):
         self.set_class(state is not None, "-shown")
 
     def render(self) -> Group | str:
-        """The overall line, then one line per layer."""
+        """Two overall lines, then one line per layer."""
         state = self.state
         if state is None:
             return ""
-        eta = state.eta
-        head = Text(no_wrap=True, overflow="ellipsis")
+        width = max(30, self.content_size.width or 40)
         verb = "Failed" if state.error else ("Pulled" if state.done else "Pulling")
-        head.append(f"{verb} {state.reference} ", style="bold")
-        head.append(f"{fmt.bar(state.fraction, 12)} {state.fraction * 100:3.0f}% ")
-        head.append(f"{fmt.size(state.downloaded)}/{fmt.size(state.total)} ")
-        head.append(f"{fmt.rate(state.speed)} ETA {'–' if eta is None else fmt.duration(eta)}", style="dim")
-        table = Table.grid(padding=(0, 1))
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, width=11)
-        table.add_column(no_wrap=True, ratio=1)
-        table.add_column(no_wrap=True, justify="right")
-        for layer in list(state.layers.values())[-10:]:
-            bytes_text = f"{fmt.size(layer.current)}/{fmt.size(layer.total)}" if layer.total else ""
-            table.add_row(layer.id[:12], Text(layer.phase, style=PHASE_STYLE.get(layer.phase, "")),
-                          Text(fmt.bar(layer.fraction, 16), style=PHASE_STYLE.get(layer.phase, "")), bytes_text)
-        tail = Text(state.error or (state.messages[-1] if state.messages else ""),
-                    style="bold red" if state.error else "dim", no_wrap=True, overflow="ellipsis")
-        return Group(head, table, tail)
+        head = Text(f"{verb} {state.reference}", style="bold", no_wrap=True, overflow="ellipsis")
+        eta = state.eta
+        numbers = (f" {state.fraction * 100:3.0f}% {fmt.size(state.downloaded)}/{fmt.size(state.total)}"
+                   f" {fmt.rate(state.speed)} ETA {'–' if eta is None else fmt.duration(eta)}")
+        overall = Text(no_wrap=True, overflow="ellipsis")
+        overall.append(fmt.bar(state.fraction, max(6, width - len(numbers))), style="bold")
+        overall.append(numbers)
+        lines = [head, overall]
+        bar_width = max(6, width - 12 - 1 - 11 - 1 - 5)
+        for layer in list(state.layers.values())[-SHOWN:]:
+            style = PHASE_STYLE.get(layer.phase, "")
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{layer.id[:12]:<12} ")
+            line.append(f"{layer.phase:<11}", style=style)
+            line.append(fmt.bar(layer.fraction, bar_width), style=style)
+            line.append(f" {layer.fraction * 100:3.0f}%")
+            lines.append(line)
+        tail = state.error or (state.messages[-1] if state.messages else "")
+        lines.append(Text(tail, style="bold red" if state.error else "dim", no_wrap=True, overflow="ellipsis"))
+        return Group(*lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -294,7 +293,7 @@ class RepositoryPane(ReportsWorkerErrors, Horizontal):
     def action_pull(self) -> None:
         """Pull the highlighted tag, with per-layer progress."""
         if not (self.repository and self.tag):
-            self.notify("Pick a repository and a tag first", severity="warning")
+            self.notify("Pick a repository and a tag first", markup=False, severity="warning")
             return
         repository, tag = pull_reference(self.repository, self.tag)
         self._pull(repository, tag)
@@ -303,13 +302,10 @@ class RepositoryPane(ReportsWorkerErrors, Horizontal):
     def _pull(self, repository: str, tag: str) -> None:
         state = PullState(f"{repository}:{tag}")
         self.post_message(self.Pulling(copy.deepcopy(state)))
-        posted = 0.0
         try:
             for event in self.app.port.pull(repository, tag):
                 state.feed(event)
-                if time.monotonic() - posted > 0.1:
-                    posted = time.monotonic()
-                    self.post_message(self.Pulling(copy.deepcopy(state)))
+                self.post_message(self.Pulling(copy.deepcopy(state)))  # coalesced: newest wins
         finally:
             state.finish()
             self.post_message(self.Pulling(copy.deepcopy(state)))
@@ -344,7 +340,7 @@ class RepositoryPane(ReportsWorkerErrors, Horizontal):
         """Remove the highlighted registry from the list (Docker Hub stays)."""
         registry = self.registry
         if registry is None or registry.source == "builtin":
-            self.notify("Docker Hub stays in the list", severity="warning")
+            self.notify("Docker Hub stays in the list", markup=False, severity="warning")
             return
         from tui.dialogs.confirm import ConfirmDialog  # noqa: PLC0415
 
@@ -385,7 +381,7 @@ class RepositoryPane(ReportsWorkerErrors, Horizontal):
         self.app.registries[:] = [Registry(r.host, r.title, r.source, message.username) if r.host == message.host
                                   else r for r in self.app.registries]
         self._fill_registries()
-        self.notify(f"{message.host}: {message.status}")
+        self.notify(f"{message.host}: {message.status}", markup=False)
 
     def action_delete_tag(self) -> None:
         """Delete the highlighted tag on the registry; asks first."""

@@ -21,4 +21,4 @@ class ReportsWorkerErrors:
             self.post_message(EngineLost(error.message))  # type: ignore[attr-defined]
         else:
             label = event.worker.description or event.worker.name
-            self.notify(f"{label}: {error.message}", severity="error", timeout=6)  # type: ignore[attr-defined]
+            self.notify(f"{label}: {error.message}", markup=False, severity="error", timeout=6)  # type: ignore[attr-defined]

@@ -1,0 +1,208 @@
+"""From a container record to the exec driver's :class:`RuntimeSpec`, Docker's way.
+
+Pure mapping plus the few file-system facts it needs (volume folders, the
+container's own etc files): Docker's capability arithmetic, memory+swap
+defaults, ``--cpus`` to a CFS quota, ulimits, security options, mounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.api.model import MountSpec as RequestedMount
+from engine.containers.records import ContainerRecord
+from engine.errors import InvalidSpec
+from engine.runtime.spec import (
+    DEFAULT_CAPABILITIES,
+    DEFAULT_MASKED_PATHS,
+    DEFAULT_READONLY_PATHS,
+    LogSpec,
+    MountSpec,
+    NamespaceSpec,
+    ProcessSpec,
+    ResourceSpec,
+    Rlimit,
+    RuntimeSpec,
+)
+
+ALL_CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+"""Every capability the kernel knows (``--cap-add ALL``, ``--privileged``)."""
+
+DEFAULT_SHM_SIZE = 64 * 1024 * 1024
+"""Docker's ``/dev/shm`` size."""
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """A requested mount resolved to a host folder: a named volume or a bind."""
+
+    source: str
+    destination: str
+    read_only: bool
+    propagation: str = "rprivate"
+
+
+def capabilities(cap_add: list[str], cap_drop: list[str], privileged: bool) -> list[str]:
+    """Docker's capability set: the 14 defaults, plus ``cap_add``, minus ``cap_drop``.
+
+    ``ALL`` works in either list; names may omit the ``CAP_`` prefix.
+
+    Raises:
+        InvalidSpec: an unknown capability name.
+    """
+    if privileged:
+        return list(ALL_CAPABILITIES)
+
+    def normalise(names: list[str]) -> list[str]:
+        result = []
+        for name in names:
+            upper = name.upper()
+            if upper == "ALL":
+                result.append("ALL")
+                continue
+            full = upper if upper.startswith("CAP_") else f"CAP_{upper}"
+            if full not in ALL_CAPABILITIES:
+                raise InvalidSpec(f"unknown capability: {name!r}")
+            result.append(full)
+        return result
+
+    added, dropped = normalise(cap_add), normalise(cap_drop)
+    base = list(ALL_CAPABILITIES) if "ALL" in added else list(DEFAULT_CAPABILITIES)
+    if "ALL" in dropped:
+        base = []
+    for name in added:
+        if name != "ALL" and name not in base:
+            base.append(name)
+    return [name for name in base if name not in dropped]
+
+
+def resources(record: ContainerRecord) -> ResourceSpec:
+    """Cgroup limits with Docker's defaults (memory+swap = 2 × memory when unset)."""
+    asked = record.spec.resources
+    memory = asked.memory or None
+    swap = asked.memory_swap or None
+    if memory and swap is None:
+        swap = 2 * memory
+    if swap == -1:
+        swap = None
+    if memory and swap is not None and swap < memory:
+        raise InvalidSpec("Minimum memoryswap limit should be larger than memory limit, see usage")
+    quota, period = (asked.cpu_quota or None), (asked.cpu_period or None)
+    if asked.nano_cpus:
+        if quota:
+            raise InvalidSpec("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+        period = 100_000
+        quota = asked.nano_cpus * period // 1_000_000_000
+    return ResourceSpec(memory=memory, memory_swap=swap,
+                        memory_reservation=asked.memory_reservation or None,
+                        cpu_quota=quota, cpu_period=period, cpu_shares=asked.cpu_shares or None,
+                        cpuset_cpus=asked.cpuset_cpus, cpuset_mems=asked.cpuset_mems,
+                        pids_limit=asked.pids_limit if asked.pids_limit and asked.pids_limit > 0 else None)
+
+
+def _security(record: ContainerRecord) -> tuple[bool, bool]:
+    """(no_new_privileges, seccomp) from ``--security-opt``."""
+    no_new_privileges, seccomp = False, not record.spec.privileged
+    for option in record.spec.security_opt:
+        key, _, value = option.replace(":", "=", 1).partition("=")
+        if key == "no-new-privileges":
+            no_new_privileges = value in ("", "true")
+        elif key == "seccomp":
+            if value == "unconfined":
+                seccomp = False
+            elif value not in ("", "default", "builtin"):
+                raise InvalidSpec(f"seccomp profile {value!r} is not supported: use the default or unconfined")
+        elif key in ("label", "apparmor"):
+            continue  # no LSM on Wharf's hosts: accepted and ignored, as Docker does without one
+        else:
+            raise InvalidSpec(f"invalid --security-opt: {option!r}")
+    return no_new_privileges, seccomp
+
+
+def _log(record: ContainerRecord) -> LogSpec:
+    options = record.spec.log_options
+    size = options.get("max-size", "")
+    files = options.get("max-file", "1")
+    try:
+        max_file = int(files)
+    except ValueError:
+        raise InvalidSpec(f"invalid max-file log option {files!r}") from None
+    return LogSpec(max_size=parse_size(size) if size else 0, max_file=max(1, max_file))
+
+
+def parse_size(text: str) -> int:
+    """``"10m"`` → 10485760, as Docker reads sizes (``b k m g``, powers of 1024).
+
+    Raises:
+        InvalidSpec: not a size.
+    """
+    units = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+    value = text.strip().lower()
+    number = value.rstrip("bkmg")
+    unit = value[len(number):]
+    try:
+        return int(float(number) * units[unit])
+    except (ValueError, KeyError):
+        raise InvalidSpec(f"invalid size: {text!r}") from None
+
+
+def _mounts(record: ContainerRecord, volumes: list[VolumeMount]) -> list[MountSpec]:
+    mounts = [MountSpec(destination=v.destination, type="bind", source=v.source, readonly=v.read_only,
+                        propagation=v.propagation or "rprivate") for v in volumes]
+    for requested in record.spec.mounts:
+        if requested.type == "tmpfs":
+            mounts.append(MountSpec(destination=requested.target, type="tmpfs", source="tmpfs",
+                                    readonly=requested.read_only,
+                                    options=["nosuid", "nodev", "noexec", *requested.options]))
+    return mounts
+
+
+def bind_and_volume_requests(record: ContainerRecord) -> list[RequestedMount]:
+    """The create request's binds and volumes, in order (tmpfs excluded)."""
+    return [m for m in record.spec.mounts if m.type in ("bind", "volume")]
+
+
+def runtime_spec(record: ContainerRecord, rootfs: str, folder: Path, volumes: list[VolumeMount],
+                 netns: str) -> RuntimeSpec:
+    """The exec driver's spec for one start of ``record``.
+
+    Args:
+        record: the container.
+        rootfs: its mounted root filesystem.
+        folder: its state folder (holds ``hostname``, ``hosts``, ``resolv.conf``).
+        volumes: binds and named volumes resolved to host folders.
+        netns: ``"new"``, ``"host"`` or the path of another container's netns.
+    """
+    spec = record.spec
+    no_new_privileges, seccomp = _security(record)
+    process = ProcessSpec(
+        args=list(record.args), env=list(record.env), cwd=record.workdir or "/", user=record.user,
+        additional_groups=list(spec.group_add), tty=spec.tty, open_stdin=spec.open_stdin,
+        rlimits=[Rlimit(u.name, u.soft, u.hard) for u in spec.resources.ulimits],
+        no_new_privileges=no_new_privileges,
+        capabilities=capabilities(spec.cap_add, spec.cap_drop, spec.privileged),
+        seccomp=seccomp, console_size=spec.console_size)
+    etc_files = {"/etc/hostname": str(folder / "hostname"), "/etc/hosts": str(folder / "hosts"),
+                 "/etc/resolv.conf": str(folder / "resolv.conf")}
+    if netns == "host":
+        etc_files.pop("/etc/hostname")
+    return RuntimeSpec(
+        id=record.id, rootfs=rootfs, process=process,
+        hostname=record.hostname if netns != "host" else "",
+        mounts=_mounts(record, volumes), shm_size=spec.shm_size or DEFAULT_SHM_SIZE,
+        resources=resources(record),
+        namespaces=NamespaceSpec(net=netns, uts=netns != "host"),
+        readonly_rootfs=spec.readonly_rootfs, privileged=spec.privileged,
+        masked_paths=[] if spec.privileged else list(DEFAULT_MASKED_PATHS),
+        readonly_paths=[] if spec.privileged else list(DEFAULT_READONLY_PATHS),
+        etc_files=etc_files, init=bool(spec.init), log=_log(record), sysctls=dict(spec.sysctls))
