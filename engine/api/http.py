@@ -314,7 +314,8 @@ class _Connection:
             alive = await self._stream(request, response)
             return alive and self._body_done(request)
         keep_alive = self._body_done(request)
-        extra = [("Content-Length", str(len(response.body)))]
+        no_body = response.status in (204, 304) or 100 <= response.status < 200
+        extra = [] if no_body else [("Content-Length", str(len(response.body)))]
         if response.content_type:
             extra.insert(0, ("Content-Type", response.content_type))
         if not keep_alive:
@@ -322,7 +323,7 @@ class _Connection:
         await self._write(self.h11.send(h11.Response(
             status_code=response.status, headers=self._headers([*extra, *response.headers]),
             reason=_reason(response.status))))
-        if response.body and request.method != "HEAD" and response.status not in (204, 304):
+        if response.body and request.method != "HEAD" and not no_body:
             await self._write(self.h11.send(h11.Data(data=response.body)))
         await self._write(self.h11.send(h11.EndOfMessage()))
         return keep_alive

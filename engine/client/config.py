@@ -139,7 +139,7 @@ def container_config(image: str, command: Any = None, *, hostname: str | None = 
         entrypoint = shlex.split(entrypoint)
     if isinstance(labels, list):
         labels = {label: "" for label in labels}
-    anonymous = None
+    anonymous: dict[str, dict[str, Any]] | None = None
     if isinstance(volumes, (list, str)):
         anonymous = {v: {} for v in ([volumes] if isinstance(volumes, str) else volumes)}
     attach = not detach

@@ -214,7 +214,7 @@ class ContainerCollection(Collection):
         ports = kwargs.pop("ports", None)
         volumes = kwargs.pop("volumes", None)
         create_args = {k: kwargs.pop(k) for k in list(kwargs) if k in _CREATE_KWARGS}
-        networking = None
+        networking: dict[str, Any] | None = None
         if network:
             kwargs.setdefault("network_mode", network)
             networking = {"EndpointsConfig": {network: {}}}
@@ -238,7 +238,7 @@ class ContainerCollection(Collection):
 
     def list(self, all: bool = False, before: str | None = None, filters: dict[str, Any] | None = None,
              limit: int = -1, since: str | None = None, sparse: bool = False,
-             ignore_removed: bool = False) -> list[Container]:  # type: ignore[override]
+             ignore_removed: bool = False) -> list[Container]:
         """Containers (running ones unless ``all``), inspected unless ``sparse``."""
         entries = self.client.api.containers(all=all, before=before, filters=filters, limit=limit,
                                              since=since)

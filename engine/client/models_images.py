@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from engine.client.api_images import split_repository_tag
@@ -37,7 +38,7 @@ class Image(Model):
         """Give it another reference."""
         return self.client.api.tag(self.id, repository, tag=tag, **kwargs)
 
-    def remove(self, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+    def remove(self, force: bool = False, noprune: bool = False) -> builtins.list[dict[str, str]]:
         """Remove it."""
         return self.client.api.remove_image(self.id, force=force, noprune=noprune)
 
@@ -56,7 +57,7 @@ class ImageCollection(Collection):
         return self.prepare_model(self.client.api.inspect_image(name))  # type: ignore[return-value]
 
     def list(self, name: str | None = None, all: bool = False,
-             filters: dict[str, Any] | None = None) -> list[Image]:  # type: ignore[override]
+             filters: dict[str, Any] | None = None) -> list[Image]:
         """Local images (matching ``name`` if given)."""
         return [self.get(i["Id"]) for i in self.client.api.images(name=name, all=all, filters=filters)]
 
@@ -75,7 +76,11 @@ class ImageCollection(Collection):
         """Push (see :meth:`APIClient.push`)."""
         return self.client.api.push(repository, tag=tag, **kwargs)
 
-    def remove(self, image: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+    def tag(self, image: str, repository: str, tag: str | None = None) -> bool:
+        """Give ``image`` the reference ``repository:tag``."""
+        return self.client.api.tag(image, repository, tag=tag)
+
+    def remove(self, image: str, force: bool = False, noprune: bool = False) -> builtins.list[dict[str, str]]:
         """Remove an image."""
         return self.client.api.remove_image(image, force=force, noprune=noprune)
 
@@ -124,7 +129,7 @@ class NetworkCollection(Collection):
         return self.prepare_model(self.client.api.inspect_network(network_id))  # type: ignore[return-value]
 
     def list(self, names: list[str] | None = None, ids: list[str] | None = None,
-             filters: dict[str, Any] | None = None) -> list[Network]:  # type: ignore[override]
+             filters: dict[str, Any] | None = None) -> list[Network]:
         """Networks."""
         return [self.prepare_model(n) for n in self.client.api.networks(names=names, ids=ids,  # type: ignore[misc]
                                                                         filters=filters)]
@@ -162,7 +167,7 @@ class VolumeCollection(Collection):
         """One volume by name."""
         return self.prepare_model(self.client.api.inspect_volume(volume_id))  # type: ignore[return-value]
 
-    def list(self, filters: dict[str, Any] | None = None) -> list[Volume]:  # type: ignore[override]
+    def list(self, filters: dict[str, Any] | None = None) -> list[Volume]:
         """Volumes."""
         found = self.client.api.volumes(filters=filters).get("Volumes") or []
         return [self.prepare_model(v) for v in found]  # type: ignore[misc]

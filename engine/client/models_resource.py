@@ -44,11 +44,14 @@ class Model:
     def reload(self) -> None:
         """Fetch :attr:`attrs` again from the engine."""
         assert self.collection is not None
-        self.attrs = self.collection.get(self.id).attrs
+        self.attrs = self.collection.get(self.id).attrs  # type: ignore[attr-defined]
 
 
 class Collection:
     """A kind of object on one engine; ``model`` is the class it makes.
+
+    Subclasses provide ``get(id_or_name)`` and ``list(...)`` (their arguments
+    differ by kind, as in docker-py).
 
     Args:
         client: the ``DockerClient``.
@@ -58,14 +61,6 @@ class Collection:
 
     def __init__(self, client: Any = None) -> None:
         self.client = client
-
-    def get(self, key: str) -> Model:
-        """One object by ID or name."""
-        raise NotImplementedError
-
-    def list(self, *args: Any, **kwargs: Any) -> list[Model]:
-        """All objects (subject to filters)."""
-        raise NotImplementedError
 
     def prepare_model(self, attrs: Any) -> Model:
         """A model for ``attrs`` (a dict, or a model to adopt)."""

@@ -93,6 +93,7 @@ class ContainerManager:
         self.volumes = volumes
         self._changed = threading.Condition(self.store.lock)
         self._monitors: dict[str, threading.Thread] = {}
+        self._attach_hooks: dict[str, list[Callable[[], None]]] = {}
         self._closing = False
 
     # ------------------------------------------------------------------ helpers
@@ -273,6 +274,10 @@ class ContainerManager:
         record.warnings = list(process.warnings)
         undo.append(lambda: self.network.release(record.id))
         record.ports = self._wire_network(record, mode, process.netns_path, job)
+        with self.store.lock:
+            hooks = self._attach_hooks.pop(record.id, [])
+        for hook in hooks:
+            hook()  # attach before the command runs, so no output is missed
         self.runtime.start(record.id)
 
     def _resolve_volumes(self, record: ContainerRecord, rootfs: Path) -> list[VolumeMount]:
@@ -298,11 +303,12 @@ class ContainerManager:
             self.network.join(record.id, mode, netns if mode == "none" else "", record.hostname,
                               name=record.name, job=job)
             return []
+        requested = {("bridge" if n == "default" else n): e for n, e in record.spec.networks.items()}
         names = [mode if mode != "default" else "bridge"]
-        names += [n for n in record.spec.networks if n not in names]
+        names += [n for n in requested if n not in names]
         first = None
         for name in names:
-            endpoint_spec = record.spec.networks.get(name)
+            endpoint_spec = requested.get(name)
             endpoint = self.network.connect(name, record.id, netns, record.hostname,
                                             aliases=list(endpoint_spec.aliases) if endpoint_spec else [],
                                             ip=(endpoint_spec.ipv4_address or None) if endpoint_spec else None,
@@ -324,6 +330,12 @@ class ContainerManager:
             self.runtime.delete(record.id, force=True, keep_log=True)
         except ContainerNotFound:
             pass
+
+    def on_next_start(self, container_id: str, hook: Callable[[], None]) -> None:
+        """Call ``hook`` during the next start, after the init exists and before the command runs
+        (``docker run`` attaches to a container before it starts it)."""
+        with self.store.lock:
+            self._attach_hooks.setdefault(container_id, []).append(hook)
 
     # ------------------------------------------------------------- supervision
 

@@ -112,7 +112,7 @@ class ConfinedRoot:
         self._drop(lambda key: len(key) >= n and key[:n] == parts and key != ())
 
     def remove(self, parent_fd: int, name: str, parts: Parts) -> None:
-        """Remove ``name`` in ``parent_fd`` whatever it is (folders recursively, no symlink followed)."""
+        """Remove ``name`` in ``parent_fd``, any type (folders recursively, no link followed)."""
         st = os.lstat(name, dir_fd=parent_fd)
         if stat.S_ISDIR(st.st_mode):
             self.forget(parts)

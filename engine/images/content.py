@@ -2,7 +2,8 @@
 
 A download goes through an :class:`Ingest`: ``content/ingest/<hex>/data`` grows
 as chunks arrive; :meth:`Ingest.commit` checks size and digest, fsyncs and
-renames it to ``content/blobs/sha256/<hex>`` (``sha512/`` for sha512 digests). A partial ingest survives a crash
+renames it to ``content/blobs/sha256/<hex>`` (``sha512/`` for sha512 digests).
+A partial ingest survives a crash
 (even SIGKILL) and a later :meth:`ContentStore.ingest` reopens it at its current
 :attr:`Ingest.offset`, so the download resumes with an HTTP ``Range`` request.
 

@@ -21,7 +21,7 @@ import queue
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import zstandard
 
@@ -213,8 +213,9 @@ class DecompressedStream:
             data = stripped
 
     def _unzstd(self, head: bytes) -> None:
+        source = cast(BinaryIO, _Prefixed(head, cast(BinaryIO, self)))
         reader = zstandard.ZstdDecompressor().stream_reader(
-            _Prefixed(head, self), read_size=CHUNK, read_across_frames=True)
+            source, read_size=CHUNK, read_across_frames=True)
         while True:
             chunk = reader.read(CHUNK)
             if not chunk:

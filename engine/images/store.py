@@ -9,6 +9,7 @@ them as config, manifest or layer. All writes are atomic.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import threading
@@ -173,36 +174,43 @@ class ImageStore:
 
     # -- lookup --------------------------------------------------------------------
     def resolve(self, name: str) -> ImageRecord:
-        """The image ``name`` refers to: a reference, a full or short ID, or ``sha256:`` ID prefix.
+        """The image ``name`` refers to, looked up as Docker does.
+
+        Order: a full ID (``sha256:<hex>``), a reference (tag or repo digest),
+        then a unique ID prefix (``3f2a``, ``sha256:3f2a``).
 
         Raises:
-            ImageNotFound: ``No such image: <name>``.
+            ImageNotFound: ``No such image: <name>`` (also for an ambiguous prefix).
         """
         with self._lock:
             if name in self._records:
                 return self._records[name]
-            candidate = name[len("sha256:"):] if name.startswith("sha256:") else name
+            record = self._by_reference(name)
+            if record is not None:
+                return record
+            candidate = name.removeprefix("sha256:")
             if 1 <= len(candidate) <= 64 and all(c in "0123456789abcdef" for c in candidate):
                 matches = [r for r in self._records.values()
                            if digest_hex(r.id).startswith(candidate)]
-                if len(matches) == 1 and (len(candidate) >= 4 or name.startswith("sha256:")):
+                if len(matches) == 1:
                     return matches[0]
-            try:
-                ref = parse_reference(name)
-            except InvalidReference:
-                raise ImageNotFound(f"No such image: {name}") from None
-            if ref.digest is not None:
-                wanted = f"{ref.name}@{ref.digest}"
-                for record in self._records.values():
-                    if wanted in record.repo_digests or (
-                            record.manifest_digest == str(ref.digest) and any(
-                                t.rsplit(":", 1)[0] == ref.name for t in record.tags)):
-                        return record
-                raise ImageNotFound(f"No such image: {name}")
-            image_id = self._tags.get(f"{ref.name}:{ref.tag}")
-            if image_id is None:
-                raise ImageNotFound(f"No such image: {name}")
-            return self._records[image_id]
+            raise ImageNotFound(f"No such image: {name}")
+
+    def _by_reference(self, name: str) -> ImageRecord | None:
+        try:
+            ref = parse_reference(name)
+        except InvalidReference:
+            return None
+        if ref.digest is not None:
+            wanted = f"{ref.name}@{ref.digest}"
+            for record in self._records.values():
+                if wanted in record.repo_digests or (
+                        record.manifest_digest == str(ref.digest) and any(
+                            t.rsplit(":", 1)[0] == ref.name for t in record.tags)):
+                    return record
+            return None
+        image_id = self._tags.get(f"{ref.name}:{ref.tag}")
+        return self._records.get(image_id) if image_id else None
 
     def get(self, name: str) -> ImageRecord:
         """Same as :meth:`resolve`."""
@@ -245,12 +253,13 @@ class ImageStore:
             data["LowerDir"] = ":".join(str(layer.diff) for layer in stack[1:])
         return {"Name": name, "Data": data}
 
-    def summaries(self, containers: Callable[[str], int] | None = None) -> list[dict[str, Any]]:
+    def summaries(self, containers: Callable[[str], int] | None = None
+                  ) -> builtins.list[dict[str, Any]]:
         """Docker's ``/images/json`` entries (``containers(image_id)`` counts users)."""
         return [summary_view(r, self.config(r.id), containers(r.id) if containers else -1)
                 for r in self.list()]
 
-    def history(self, name: str) -> list[dict[str, Any]]:
+    def history(self, name: str) -> builtins.list[dict[str, Any]]:
         """Docker's ``/images/{name}/history`` body (newest first)."""
         record = self.resolve(name)
         sizes = [self.layers.get(cid).size for cid in record.chain_ids]
@@ -296,7 +305,7 @@ class ImageStore:
 
     # -- removal -------------------------------------------------------------------
     def remove(self, name: str, *, force: bool = False, prune: bool = True,
-               in_use: InUsePredicate = _never) -> list[dict[str, str]]:
+               in_use: InUsePredicate = _never) -> builtins.list[dict[str, str]]:
         """``docker rmi``: untag, and delete the image when nothing else names it.
 
         See :func:`engine.images.removal.remove_image` (arguments, response, errors).
@@ -317,7 +326,7 @@ class ImageStore:
 
     # -- references and garbage ----------------------------------------------------
     @contextlib.contextmanager
-    def hold(self, names: set[str] | list[str]) -> Iterator[None]:
+    def hold(self, names: set[str] | builtins.list[str]) -> Iterator[None]:
         """Keep chain IDs and blob digests from garbage collection while a pull runs.
 
         Example::
@@ -378,7 +387,8 @@ class ImageStore:
                 self.content.delete(blob.digest)
             return {"layers": removed, "blobs": [b.digest for b in blobs], "bytes": freed}
 
-    def disk_usage(self, containers: Callable[[str], int] | None = None) -> list[dict[str, Any]]:
+    def disk_usage(self, containers: Callable[[str], int] | None = None
+                   ) -> builtins.list[dict[str, Any]]:
         """``/system/df`` image entries with ``SharedSize`` (layers other images use too)."""
         counts = self.layer_refcounts()
         entries = []

@@ -1,17 +1,18 @@
 """A streaming tar reader over decompressed chunks: headers out, data straight to fds.
 
-Header blocks are decoded here with one ``struct`` unpack (checksum
-verified, octal or GNU base-256 numbers, ustar prefix); PAX records (``path``, ``linkpath``, ``size``, ``uid``, ``gid``, ``mtime``,
-``atime``, ``SCHILY.xattr.*`` kept as raw bytes), GNU long names (``L``/``K``)
-and global headers are handled here. File data is written to a file descriptor
-from the chunks themselves, without an intermediate copy.
+Header blocks are decoded with one ``struct`` unpack (checksum verified,
+octal or GNU base-256 numbers, the ustar prefix). PAX records (``path``,
+``linkpath``, ``size``, ``uid``, ``gid``, ``mtime``, ``atime``, and
+``SCHILY.xattr.*`` kept as raw bytes), GNU long names (``L``/``K``) and
+global headers are handled here too. Python's ``tarfile`` is not used at all.
+File data is written to a file descriptor from the chunks themselves,
+without an intermediate copy.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -96,8 +97,9 @@ _SIGNED = struct.Struct("148b8x356b")
 
 def _number(field: bytes, what: str, offset: int) -> int:
     """A numeric header field: octal (NUL/space terminated) or GNU base-256."""
-    if field and field[0] & 0x80:
-        return tarfile.nti(field)  # base-256 (huge sizes, negative times)
+    if field and field[0] in (0x80, 0xFF):  # GNU base-256: huge sizes, negative times
+        value = int.from_bytes(field[1:], "big")
+        return value if field[0] == 0x80 else value - (1 << (8 * (len(field) - 1)))
     text = field.split(b"\x00", 1)[0].strip()
     try:
         return int(text, 8) if text else 0

@@ -15,6 +15,7 @@ xattrs (set after chown, which clears ``security.capability``) and times
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import time
@@ -239,20 +240,22 @@ class _Applier:
         if name is None:
             os.fchown(fd, entry.uid, entry.gid)
             os.fchmod(fd, stat.S_IMODE(entry.mode))
-            for key, value in entry.xattrs.items():
-                if not key.startswith("trusted.overlay."):
-                    os.setxattr(fd, key, value)
-            return
-        os.chown(name, entry.uid, entry.gid, dir_fd=fd, follow_symlinks=False)
-        if not symlink:
-            os.chmod(name, stat.S_IMODE(entry.mode), dir_fd=fd)
+        else:
+            os.chown(name, entry.uid, entry.gid, dir_fd=fd, follow_symlinks=False)
+            if not symlink:
+                os.chmod(name, stat.S_IMODE(entry.mode), dir_fd=fd)
         for key, value in entry.xattrs.items():
             if key.startswith("trusted.overlay."):
                 continue  # never let a layer forge overlay's own metadata
             try:
-                os.setxattr(self.root.proc_path(fd, name), key, value, follow_symlinks=False)
-            except OSError:
-                if not symlink:
+                if name is None:
+                    os.setxattr(fd, key, value)
+                else:
+                    os.setxattr(self.root.proc_path(fd, name), key, value,
+                                follow_symlinks=False)
+            except OSError as exc:
+                # as moby: a namespace this filesystem or kernel refuses is skipped
+                if exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
                     raise
 
     @staticmethod

@@ -100,6 +100,8 @@ def spawn_init(spec: RuntimeSpec, stdio: tuple[int, int, int], sync: socket.sock
         if sync.recv(16) != b"joined":
             os._exit(1)
         seccomp_filter = _seccomp_for(spec.process, spec.privileged)
+        with open("/proc/self/oom_score_adj", "w") as f:  # not the shim's -999
+            f.write(str(spec.oom_score_adj))
         net = spec.namespaces.net
         if net not in ("new", "host"):
             fd = os.open(net, os.O_RDONLY | os.O_CLOEXEC)
@@ -134,6 +136,9 @@ def spawn_exec(init_pid: int, proc: ProcessSpec, privileged: bool, hostname: str
         if sync.recv(16) != b"joined":
             os._exit(1)
         seccomp_filter = _seccomp_for(proc, privileged)
+        with open(f"/proc/{init_pid}/oom_score_adj") as src, \
+                open("/proc/self/oom_score_adj", "w") as dst:
+            dst.write(src.read().strip())
         fds = []
         for name in NS_ORDER:
             path = f"/proc/{init_pid}/ns/{name}"

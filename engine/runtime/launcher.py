@@ -8,7 +8,8 @@ shim (:func:`engine.runtime.shim.main`) that reports on that pipe, so a start
 costs a fork, not an interpreter boot. The launcher runs from a sealed memfd
 copy of the Python binary: see :func:`sealed_python` (CVE-2019-5736).
 
-Run as ``python -m engine.runtime.launcher <socket fd> [<exe fd>]``.
+Run as ``python -m engine.runtime.launcher <socket fd> [<exe fd>]`` (the
+client uses ``-c`` with :func:`main`, which avoids importing the module twice).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from engine.errors import RuntimeFailure
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+_BOOT = "import sys; from engine.runtime.launcher import main; main(sys.argv[1:])"
 
 
 def sealed_python() -> int:
@@ -53,9 +55,14 @@ def sealed_python() -> int:
 
 
 class LauncherClient:
-    """The engine's handle on its launcher process; thread-safe, restarts it if it died."""
+    """The engine's handle on its launcher process; thread-safe, restarts it if it died.
 
-    def __init__(self) -> None:
+    Args:
+        log_path: where the launcher's own stderr goes (never the console's terminal).
+    """
+
+    def __init__(self, log_path: Path | None = None) -> None:
+        self.log_path = log_path
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -71,16 +78,19 @@ class LauncherClient:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT),
                                                           env.get("PYTHONPATH")]))
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "engine.runtime.launcher",
-                 str(child.fileno()), str(exe)],
+                [sys.executable, "-c", _BOOT, str(child.fileno()), str(exe)],
                 executable=f"/proc/self/fd/{exe}", pass_fds=(child.fileno(), exe),
                 close_fds=True, start_new_session=True, env=env, cwd="/",
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=log if log is not None else subprocess.DEVNULL)
         finally:
             child.close()
             os.close(exe)
+            if log is not None:
+                log.close()
         self._sock = parent
 
     def spawn(self, container_dir: Path, container_id: str, result_fd: int) -> None:

@@ -64,7 +64,7 @@ class Runtime:
         self.state_root = Path(state_root)
         self.state_root.mkdir(parents=True, exist_ok=True)
         self.bus = bus
-        self.launcher = LauncherClient()
+        self.launcher = LauncherClient(self.state_root / "launcher.log")
 
     # ----------------------------------------------------------------- helpers
 
@@ -139,6 +139,9 @@ class Runtime:
             finally:
                 os.close(write_fd)
             report = _read_report(read_fd, timeout)
+        except RuntimeFailure:
+            self._discard(spec.id)
+            raise
         finally:
             os.close(read_fd)
         if report.get("cgroup_files"):
@@ -148,7 +151,10 @@ class Runtime:
         if report.get("namespaces"):
             job.step("namespaces created", Component.EXEC_DRIVER, **report["namespaces"])
         if not report.get("ok"):
-            self.wait(spec.id, timeout=5)
+            if paths.state.exists():  # the init ran and failed: it is now a stopped container
+                self.wait(spec.id, timeout=5)
+            else:  # nothing was started: leave nothing behind
+                self._discard(spec.id)
             raise _error_from(report)
         state = read_json(paths.state) or {}
         job.step("pid launched", Component.EXEC_DRIVER, pid=report["pid"],
@@ -156,6 +162,15 @@ class Runtime:
                  seconds=report.get("seconds", {}))
         return ContainerProcess(spec.id, report["pid"], state.get("shim_pid", 0),
                                 report.get("namespaces", {}), paths.log, warnings)
+
+    def _discard(self, container_id: str) -> None:
+        paths = self.paths(container_id)
+        if not paths.state.exists():
+            shutil.rmtree(paths.dir, ignore_errors=True)
+            try:
+                self._cgroup(container_id).destroy()
+            except RuntimeFailure:
+                pass
 
     def start(self, container_id: str) -> None:
         """Let the created init exec the container's command."""

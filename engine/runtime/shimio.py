@@ -93,8 +93,6 @@ class ShimIO:
         if not data:
             self.selector.unregister(fd)
             kid.out_fds.pop(fd, None)
-            if kid.stdin_fd == fd:
-                kid.stdin_fd = None
             os.close(fd)
             self._maybe_exec_done(kid)
             return
@@ -113,7 +111,7 @@ class ShimIO:
             self._send(client, proto.frame(proto.EXIT, json.dumps({"exit_code": code}).encode()))
             client.mode = "closing"
         if kid.stdin_fd is not None:
-            self._close_stdin(kid)
+            self._close_stdin(kid, final=True)
 
     def _send(self, client: Client, data: bytes) -> None:
         if len(client.outbuf) > _MAX_BUFFER:
@@ -209,9 +207,7 @@ class ShimIO:
             pass
         except OSError:
             kid.stdin_buf = b""
-        if kid.tty:
-            return  # the master is registered for reading already; retry on next input
-        try:
+        try:  # (a tty's stdin_fd is a dup of the master: its own selector key)
             if kid.stdin_buf:
                 self.selector.register(kid.stdin_fd, selectors.EVENT_WRITE, ("stdin", kid))
             else:
@@ -219,10 +215,11 @@ class ShimIO:
         except (KeyError, ValueError):
             pass
 
-    def _close_stdin(self, kid: Child) -> None:
+    def _close_stdin(self, kid: Child, final: bool = False) -> None:
+        """End the process's input: close the pipe, or send ^D to a tty (``final``: close)."""
         if kid.stdin_fd is None:
             return
-        if kid.tty:
+        if kid.tty and not final:
             try:
                 os.write(kid.stdin_fd, b"\x04")  # EOF for the line discipline
             except OSError:

@@ -198,6 +198,7 @@ class RuntimeSpec:
         init: bind tini at :data:`INIT_PATH` and prepend it to the command.
         log: json-file options.
         sysctls: written in the container's namespaces before ``/proc/sys`` turns read-only.
+        oom_score_adj: the container's ``oom_score_adj`` (the shim itself runs at -999).
     """
 
     id: str
@@ -216,6 +217,7 @@ class RuntimeSpec:
     init: bool = False
     log: LogSpec = field(default_factory=LogSpec)
     sysctls: dict[str, str] = field(default_factory=dict)
+    oom_score_adj: int = 0
 
     def validate(self) -> None:
         """Raise :class:`InvalidSpec` for what can be checked before any process starts."""
@@ -267,14 +269,9 @@ def spec_to_dict(spec: Any) -> dict[str, Any]:
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
-    kwargs = {}
-    hints = {f.name: f for f in dataclasses.fields(cls)}
-    for key, value in data.items():
-        if key not in hints:
-            continue
-        kwargs[key] = value
-    obj = cls(**kwargs)
-    return obj
+    """``cls(**data)``, ignoring keys the dataclass does not have (older or newer state files)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{key: value for key, value in data.items() if key in names})
 
 
 def process_from_dict(data: dict[str, Any]) -> ProcessSpec:

@@ -121,6 +121,12 @@ class OverlayDriver(GraphDriver):
     def unmount(self, target: str) -> None:
         unmount(target)
 
+    def metadata(self, info: MountInfo) -> dict[str, str]:
+        """``GraphDriver.Data`` with absolute paths (the ``l/`` links resolved)."""
+        lowers = [os.path.realpath(self.root / link) for link in info.lowerdir]
+        return {"LowerDir": ":".join(lowers), "UpperDir": info.upperdir,
+                "WorkDir": info.workdir, "MergedDir": info.target}
+
     def diff(self, upper: str, chain_ids: list[str]) -> list[Change]:
         lowers = [self.layers.get(cid).diff for cid in reversed(chain_ids)]
         return overlay_changes(upper, lowers)

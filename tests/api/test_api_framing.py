@@ -378,3 +378,16 @@ def test_journal_replays_after_a_sequence_number(framing):
     assert [e["kind"] for e in everything] == ["job", "progress", "job"]
     assert everything[1]["detail"] == {"current": 10, "total": 100} and everything[1]["component"] == "registry"
     assert [e["seq"] for e in later] == [3]
+
+
+def test_archive_head_carries_the_stat_header_only(framing):
+    path, backend, _ = framing
+    backend.archive = b"x" * 10
+    with client(path) as c:
+        head = c.head("/containers/plain/archive", params={"path": "/etc/hosts"})
+        no_path = c.get("/containers/plain/archive")
+    import base64
+    stat = json.loads(base64.b64decode(head.headers["x-docker-container-path-stat"]))
+    assert head.status_code == 200 and head.content == b""
+    assert stat["name"] == "hosts" and stat["size"] == 10
+    assert no_path.status_code == 400

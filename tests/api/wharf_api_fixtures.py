@@ -42,6 +42,7 @@ from engine.api.model import (
     ExecSpec,
     LogOptions,
     LogRecord,
+    PathStat,
     Progress,
     StatsSample,
     WaitResult,
@@ -213,6 +214,7 @@ class FramingBackend(SystemOnlyBackend):
     cancelled: dict[str, threading.Event] = field(default_factory=dict)
     sessions: list[ProcessSession] = field(default_factory=list)
     execs: dict[str, tuple[ExecInfo, ProcessSession | None]] = field(default_factory=dict)
+    archive: bytes = b""
 
     def __post_init__(self) -> None:
         SystemOnlyBackend.__init__(self, self.root)
@@ -338,6 +340,22 @@ class FramingBackend(SystemOnlyBackend):
         if detach:
             return None
         return session
+
+    def archive_stat(self, ref: str, path: str) -> PathStat:
+        self._find(ref)
+        return PathStat(name=os.path.basename(path), size=len(self.archive), mode=0o644, mtime=1_700_000_000)
+
+    def get_archive(self, ref: str, path: str, cancel: Cancel) -> tuple[PathStat, Iterator[bytes]]:
+        stat = self.archive_stat(ref, path)
+        data = self.archive
+        return stat, iter([data[i:i + 1000] for i in range(0, len(data), 1000)])
+
+    def put_archive(self, ref: str, path: str, tar: Iterator[bytes], no_overwrite_dir_non_dir: bool,
+                    copy_uid_gid: bool) -> None:
+        self._find(ref)
+        chunks = list(tar)  # read as it arrives, on a worker thread
+        self.archive = b"".join(chunks)
+        self.calls.append(("put_archive", (path, len(chunks), no_overwrite_dir_non_dir)))
 
     def cleanup(self) -> None:
         for session in self.sessions:

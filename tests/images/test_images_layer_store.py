@@ -145,3 +145,11 @@ def test_unpack_leaves_no_temp_on_failure(stores, tmp_path: Path) -> None:
     with pytest.raises(Exception):
         stores.layers.apply(None, sha256(data), io.BytesIO(data))
     assert os.listdir(stores.root.layers) == [] and os.listdir(stores.root.links) == []
+
+
+def test_synced_store_unpacks_the_same(stores) -> None:
+    """With ``sync=True`` the layer is flushed (syncfs) before it becomes visible."""
+    data = make_tar([Member("f", data=b"durable")])
+    synced = LayerStore(stores.root, sync=True)
+    layer = synced.apply(None, sha256(data), io.BytesIO(data))
+    assert (layer.diff / "f").read_bytes() == b"durable"

@@ -313,3 +313,23 @@ def test_proc_symlink_in_image_refused(runtime: Runtime, rootfs: Path) -> None:
     (rootfs / "proc").symlink_to("/elsewhere")
     with pytest.raises(InvalidSpec, match="/proc in the image is a symlink"):
         runtime.create(make_spec(rootfs, "true"))
+
+
+def test_host_pid_namespace(runtime: Runtime, rootfs: Path) -> None:
+    """pid=False (Docker --pid=host): the command is not PID 1 and sees host processes."""
+    from engine.runtime.spec import NamespaceSpec  # noqa: PLC0415
+    code, out, _, _ = run(runtime, make_spec(rootfs, "sh", "-c", "echo $$; ls /proc/1/ >/dev/null"
+                                             " && echo sees-host-init",
+                                             namespaces=NamespaceSpec(pid=False)))
+    assert code == 0
+    pid, seen = out.split()
+    assert int(pid) > 1 and seen == "sees-host-init"
+
+
+def test_oom_score_adj_not_inherited_from_shim(runtime: Runtime, rootfs: Path) -> None:
+    """The shim protects itself (-999); the container gets its own value (default 0)."""
+    _, out, _, _ = run(runtime, make_spec(rootfs, "cat", "/proc/self/oom_score_adj"))
+    assert out.strip() == "0"
+    _, out, _, _ = run(runtime, make_spec(rootfs, "cat", "/proc/self/oom_score_adj",
+                                          oom_score_adj=500))
+    assert out.strip() == "500"

@@ -384,7 +384,7 @@ def test_bad_mount_error_names_destination(runtime: Runtime, rootfs: Path) -> No
 def test_detached_exec_exit_code_recorded(runtime: Runtime, rootfs: Path) -> None:
     """An exec whose stream is dropped (docker exec -d) still gets its exit code recorded."""
     cid = _running(runtime, rootfs)
-    proc = runtime.exec(cid, ProcessSpec(args=["sh", "-c", "sleep 0.2; exit 6"]), exec_id="e1")
+    proc = runtime.exec(cid, ProcessSpec(args=["sh", "-c", "sleep 1; exit 6"]), exec_id="e1")
     record = runtime.exec_state(cid, "e1")
     assert record["running"] and record["pid"] == proc.pid
     proc.close()
@@ -403,3 +403,24 @@ def test_restart_keeps_log(runtime: Runtime, rootfs: Path) -> None:
     again = make_spec(rootfs, "sh", "-c", "echo run", id=spec.id)
     run(runtime, again)
     assert logs(runtime, spec.id)[0] == "run\nrun\n"
+
+
+def test_execs_leak_no_shim_fds(runtime: Runtime, rootfs: Path) -> None:
+    """Ten tty and ten pipe execs later the shim holds as many descriptors as before."""
+    cid = _running(runtime, rootfs)
+    shim = runtime.state(cid).shim_pid
+
+    def fds() -> int:
+        return len(os.listdir(f"/proc/{shim}/fd"))
+
+    proc = runtime.exec(cid, ProcessSpec(args=["true"]))
+    assert proc.wait(timeout=10) == 0
+    proc.close()
+    before = fds()
+    for i in range(20):
+        proc = runtime.exec(cid, ProcessSpec(args=["sh", "-c", "echo x"], tty=i % 2 == 0,
+                                             open_stdin=i % 4 == 1))
+        assert proc.wait(timeout=10) == 0
+        proc.close()
+    time.sleep(0.1)
+    assert fds() == before

@@ -236,3 +236,14 @@ def test_rlimits_clamped_with_warning() -> None:
     warnings = clamp_rlimits(proc)
     assert (proc.rlimits[0].soft, proc.rlimits[0].hard) == (hard, hard)
     assert len(warnings) == 2 and "clamped" in warnings[0]
+
+
+def test_public_surface() -> None:
+    """The names the containers layer builds on are exported from engine.runtime."""
+    import engine.runtime as rt  # noqa: PLC0415
+    assert set(rt.__all__) == {
+        "ContainerProcess", "ContainerState", "ExecProcess", "LogSpec", "MountSpec",
+        "NamespaceSpec", "ProcessInfo", "ProcessSpec", "ProcessStream", "ResourceSpec",
+        "Rlimit", "Runtime", "RuntimeSpec", "Sample", "StatsSampler", "cpu_percent"}
+    for name in rt.__all__:
+        assert getattr(rt, name).__doc__, f"{name} has no docstring"

@@ -42,6 +42,8 @@ def test_whiteouts_and_opaque_dirs_hide_lower_files(graph, mounts) -> None:
     top, base = (graph.layers.get(cid) for cid in reversed(chain))
     assert info.lowerdir == [f"l/{top.short_id}", f"l/{base.short_id}"]  # uppermost first
     assert info.upperdir == upper and info.workdir == work
+    data = OverlayDriver(graph.layers).metadata(info)
+    assert data["LowerDir"] == f"{top.diff}:{base.diff}" and data["MergedDir"] == merged
     (root / "written").write_text("by the container")
     assert (Path(upper) / "written").read_text() == "by the container"
     unmount(merged)

@@ -39,3 +39,9 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(MainScreen, "health_every", 3600.0)
     monkeypatch.setattr(MainScreen, "retry_first", 0.2)
     monkeypatch.setattr(MainScreen, "retry_most", 0.4)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Pilot tests run on asyncio (anyio's pytest plugin drives them)."""
+    return "asyncio"

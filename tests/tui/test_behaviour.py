@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from fake_app import make_app
 from support import ready, seed_stats, wait_for
 
@@ -14,6 +15,8 @@ from tui.screens.logs import LogsScreen
 from tui.widgets.banner import ConnectionBanner
 from tui.widgets.containers import ContainersPane
 from tui.widgets.header import EngineHeader
+
+pytestmark = pytest.mark.anyio
 
 
 def _pane(app) -> ContainersPane:
@@ -146,7 +149,7 @@ async def test_run_dialog_rejects_bad_ports():
     app = make_app()
     async with app.run_test(size=(100, 34)) as pilot:
         await ready(pilot)
-        await pilot.press("2", "r", "tab", "tab", "tab", "tab", *"80", "ctrl+s")
+        await pilot.press("2", "r", "tab", "tab", "tab", *"80", "ctrl+s")  # name → command → env → ports
         assert isinstance(app.screen, RunDialog)
         assert "ports" in str(app.screen.query_one("#run-error").content)
         assert not app.fake.called("containers.run")
@@ -201,8 +204,10 @@ async def test_stats_feed_loop_fans_out_to_the_table():
         pane = _pane(app)
         web = next(r for r in pane.rows.values() if r.name == "web")
         await wait_for(pilot, lambda: pane.table.get_cell(web.id, "cpu") not in ("–", ""))
-        workers = [w for w in app.screen.feed.workers if w.group == "stats"] if hasattr(feed, "workers") else []
-        assert len([w for w in app.workers if w.group == "stats" and w.is_running]) == 1, workers
+        assert len([w for w in app.workers if w.group == "stats" and w.is_running]) == 1
+        running = {r.id for r in pane.rows.values() if r.state == "running"}
+        asked = {call[1] for call in app.fake.called("api.stats")}
+        assert asked == running  # paused, exited and created containers are not sampled
 
 
 async def test_logs_search_counts_matches_and_toggles():

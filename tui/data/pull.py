@@ -83,7 +83,7 @@ class PullState:
         messages: lines about the whole pull.
         error: the engine's error message, if the pull failed.
         done: whether the stream ended.
-        started: monotonic time of the first event.
+        started: monotonic time of the first event (``None`` before it).
         now: monotonic time of the latest event.
     """
 
@@ -92,13 +92,13 @@ class PullState:
     messages: list[str] = field(default_factory=list)
     error: str = ""
     done: bool = False
-    started: float = 0.0
+    started: float | None = None
     now: float = 0.0
 
     def feed(self, event: Mapping[str, Any]) -> None:
         """Fold one decoded progress object in."""
         moment = clock.monotonic()
-        if not self.started:
+        if self.started is None:
             self.started = moment
         self.now = moment
         if event.get("error") or event.get("errorDetail"):
@@ -147,7 +147,7 @@ class PullState:
     @property
     def speed(self) -> float:
         """Average download speed in bytes per second since the pull began."""
-        span = self.now - self.started
+        span = self.now - (self.started if self.started is not None else self.now)
         return self.downloaded / span if span > 0 else 0.0
 
     @property

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -15,12 +16,29 @@ NODE_NAMES = {"SyncTable": "table", "DataTable": "table", "KeyList": "list", "Op
 """Generic widgets, listed after the view's own keys."""
 
 
+def _outer_bindings(screen: Screen) -> dict[str, tuple[DOMNode, Binding]]:
+    """Bindings of the focused widget's ancestors, for keys the widget itself shadows."""
+    found: dict[str, tuple[DOMNode, Binding]] = {}
+    focused = screen.focused
+    if focused is None:
+        return found
+    for node in focused.ancestors:
+        for key, bindings in node._bindings.key_to_bindings.items():
+            found.setdefault(key, (node, bindings[0]))
+    return found
+
+
 def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
     """``(key, description, where)`` for every active binding of ``screen``, focused widget first."""
     rows: list[tuple[str, str, str]] = []
     seen: set[str] = set()
+    outer = _outer_bindings(screen)
     for key, active in screen.active_bindings.items():
         binding = active.binding
+        if binding.action == "select_cursor" and key in outer:
+            # the table selects, and the pane reacts to the selection: show what that does
+            node, binding = outer[key]
+            active = active._replace(node=node, binding=binding)
         if binding.action in ("help",) and key in seen:
             continue
         where = type(active.node).__name__.removesuffix("Pane").removesuffix("Screen") or "App"

@@ -1,0 +1,487 @@
+"""The containers part of the engine facade: the API's container and exec operations."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.api.model import (
+    AttachOptions,
+    Cancel,
+    ContainerCreateSpec,
+    ContainerInfo,
+    ContainerState,
+    ExecInfo,
+    ExecSpec,
+    FileChange,
+    LogOptions,
+    LogRecord,
+    MountPoint,
+    NetStats,
+    NetworkAttachment,
+    ProcessTable,
+    PruneFilter,
+    PruneResult,
+    StatsSample,
+    UpdateSpec,
+)
+from engine.containers.logs import read_logs
+from engine.containers.manager import ContainerManager
+from engine.containers.records import ContainerRecord
+from engine.containers.state import Status
+from engine.errors import Conflict, NotFound
+from engine.images.store import ImageStore
+from engine.network.driver import NetworkDriver
+from engine.runtime.runtime import Runtime
+from engine.runtime.spec import ProcessSpec
+from engine.runtime.stats import Sample, StatsSampler
+from engine.runtime.streams import ProcessStream
+from engine.storage.driver import GraphDriver
+from engine.volumes.store import VolumeStore
+
+_STATUS = {Status.CREATED: "created", Status.RUNNING: "running", Status.PAUSED: "paused",
+           Status.RESTARTING: "restarting", Status.REMOVING: "removing", Status.EXITED: "exited",
+           Status.DEAD: "dead"}
+
+
+class _Session:
+    """A runtime stdio stream in the shape the API's hijack expects."""
+
+    def __init__(self, stream: ProcessStream, on_close: Any = None) -> None:
+        self.stream = stream
+        self.tty = stream.tty
+        self._on_close = on_close
+
+    def read(self) -> tuple[int, bytes] | None:
+        return self.stream.read()
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data)
+
+    def close_stdin(self) -> None:
+        self.stream.close_stdin()
+
+    def close(self) -> None:
+        self.stream.close()
+        if self._on_close is not None:
+            self._on_close()
+
+
+class ContainerService:
+    """``EngineBackend``'s container and exec operations (mixed into :class:`engine.engine.Engine`)."""
+
+    containers: ContainerManager
+    runtime: Runtime
+    images: ImageStore
+    graph: GraphDriver
+    network: NetworkDriver
+    volumes: VolumeStore
+    sampler: StatsSampler
+    _execs: dict[str, ExecInfo]
+    _exec_lock: threading.Lock
+
+    # ----------------------------------------------------------------- views
+
+    def _info(self, record: ContainerRecord, size: bool = False) -> ContainerInfo:
+        folder = self.containers.store.folder(record.id)
+        state = ContainerState(status=_STATUS[record.status], pid=record.pid, exit_code=record.exit_code,
+                               error=record.error, oom_killed=record.oom_killed,
+                               started_at=record.started_at or None, finished_at=record.finished_at or None)
+        networks = []
+        for network in self._attachments(record):
+            networks.append(network)
+        mounts = []
+        for mount in record.spec.mounts:
+            if mount.type == "volume":
+                try:
+                    source = str(self.volumes.get(mount.source).mountpoint)
+                except NotFound:
+                    source = ""
+                mounts.append(MountPoint("volume", source, mount.target, mount.source, "local",
+                                         mount.read_only, "", "z" if not mount.read_only else "ro"))
+            elif mount.type == "bind":
+                mounts.append(MountPoint("bind", mount.source, mount.target, read_only=mount.read_only,
+                                         propagation=mount.propagation or "rprivate"))
+            else:
+                mounts.append(MountPoint("tmpfs", "", mount.target, read_only=mount.read_only))
+        size_rw = None
+        if size:
+            size_rw = sum(p.stat().st_size for p in (folder / "upper").rglob("*")
+                          if p.is_file() and not p.is_symlink())
+        return ContainerInfo(
+            id=record.id, name=record.name, created=record.created, image=record.spec.image,
+            image_id=record.image_id, path=record.args[0] if record.args else "", args=record.args[1:],
+            state=state, spec=record.spec, env=record.env, exposed_ports=record.exposed_ports,
+            networks=networks, ports=list(record.ports), mounts=mounts,
+            restart_count=record.restart.restart_count, log_path=str(folder / f"{record.id}-json.log"),
+            hostname_path=str(folder / "hostname"), hosts_path=str(folder / "hosts"),
+            resolv_conf_path=str(folder / "resolv.conf"), driver="overlay2",
+            graph_upper_dir=str(folder / "upper"), graph_lower_dir=":".join(record.rootfs.lowerdir),
+            graph_merged_dir=str(folder / "merged"), graph_work_dir=str(folder / "work"),
+            exec_ids=list(record.exec_ids), size_rw=size_rw)
+
+    def _attachments(self, record: ContainerRecord) -> list[NetworkAttachment]:
+        found = []
+        for network in self.network.list():
+            endpoint = network.containers.get(record.id)
+            if endpoint is None:
+                continue
+            found.append(NetworkAttachment(network=network.name, network_id=network.id, endpoint_id=endpoint.id,
+                                           ip_address=endpoint.ip, ip_prefix_len=endpoint.prefixlen,
+                                           gateway=endpoint.gateway, mac_address=endpoint.mac,
+                                           aliases=list(endpoint.aliases)))
+        mode = record.spec.network_mode or "bridge"
+        if not found and mode in ("none", "host"):
+            found.append(NetworkAttachment(network=mode))
+        return found
+
+    # ------------------------------------------------------------ lifecycle
+
+    def list_containers(self, all: bool = False, size: bool = False) -> list[ContainerInfo]:  # noqa: A002
+        """Running containers, or with ``all`` every one, newest first."""
+        return [self._info(r, size) for r in self.containers.list()
+                if all or r.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING)]
+
+    def create_container(self, spec: ContainerCreateSpec) -> tuple[str, list[str]]:
+        """Create; returns (ID, warnings)."""
+        record = self.containers.create(spec)
+        return record.id, list(record.warnings)
+
+    def inspect_container(self, ref: str, size: bool = False) -> ContainerInfo:
+        """One container."""
+        return self._info(self.containers.get(ref), size)
+
+    def start_container(self, ref: str) -> bool:
+        """Start; ``False`` if already running."""
+        started = self.containers.start(ref)
+        if started:
+            record = self.containers.get(ref)
+            self.sampler.track(record.id, self.runtime.cgroup(record.id), record.pid)
+        return started
+
+    def stop_container(self, ref: str, timeout: int | None = None, signal: str | None = None) -> bool:
+        """Stop; ``False`` if it was not running."""
+        return self.containers.stop(ref, timeout, signal)
+
+    def restart_container(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        """Stop then start."""
+        self.containers.restart(ref, timeout, signal)
+
+    def kill_container(self, ref: str, signal: str = "SIGKILL") -> None:
+        """Send a signal."""
+        self.containers.kill(ref, signal or "SIGKILL")
+
+    def pause_container(self, ref: str) -> None:
+        """Freeze."""
+        self.containers.pause(ref)
+
+    def unpause_container(self, ref: str) -> None:
+        """Thaw."""
+        self.containers.unpause(ref)
+
+    def wait_container(self, ref: str, condition: str, cancel: Cancel) -> Any:
+        """Block until the condition; the exit code."""
+        from engine.api.model import WaitResult  # noqa: PLC0415
+
+        record = self.containers.get(ref)
+        code = self.containers.wait(record.id, condition or "not-running", cancelled=cancel.is_set)
+        return WaitResult(code if code is not None else -1, record.error or None)
+
+    def remove_container(self, ref: str, force: bool = False, volumes: bool = False, link: bool = False) -> None:
+        """Remove."""
+        record = self.containers.get(ref)
+        self.sampler.untrack(record.id)
+        self.containers.remove(record.id, force=force, volumes=volumes)
+
+    def prune_containers(self, filters: PruneFilter) -> PruneResult:
+        """Remove every stopped container (created before ``until``, matching labels)."""
+        deleted, reclaimed = [], 0
+        for record in self.containers.list():
+            if record.status not in (Status.EXITED, Status.CREATED, Status.DEAD):
+                continue
+            if filters.until is not None and record.created >= filters.until:
+                continue
+            if not _labels_match(record.spec.labels, filters):
+                continue
+            self.containers.remove(record.id)
+            deleted.append(record.id)
+        return PruneResult(deleted=deleted, space_reclaimed=reclaimed)
+
+    def rename_container(self, ref: str, new_name: str) -> None:
+        """Rename."""
+        self.containers.rename(ref, new_name)
+
+    def update_container(self, ref: str, update: UpdateSpec) -> list[str]:
+        """Change limits of a container (applied at its next start; live on cgroups when running)."""
+        record = self.containers.get(ref)
+        current = record.spec.resources
+        for name in ("memory", "memory_swap", "memory_reservation", "nano_cpus", "cpu_shares", "cpu_period",
+                     "cpu_quota", "cpuset_cpus", "cpuset_mems", "pids_limit"):
+            value = getattr(update.resources, name)
+            if value:
+                setattr(current, name, value)
+        if update.restart_policy is not None:
+            record.spec.restart_policy = update.restart_policy
+            record.restart.policy = update.restart_policy.name or "no"
+            record.restart.maximum_retry_count = update.restart_policy.maximum_retry_count
+        self.containers.store.save(record)
+        warnings = []
+        if record.status in (Status.RUNNING, Status.PAUSED):
+            from engine.containers.prepare import resources  # noqa: PLC0415
+
+            try:
+                self.runtime.cgroup(record.id).apply(resources(record))
+            except AttributeError:
+                warnings.append("the new limits apply from the container's next start")
+        return warnings
+
+    # ---------------------------------------------------------------- streams
+
+    def container_logs(self, ref: str, options: LogOptions, cancel: Cancel) -> Iterator[LogRecord]:
+        """The json-file log as asked."""
+        record = self.containers.get(ref)
+        path = self.containers.store.folder(record.id) / f"{record.id}-json.log"
+        max_file = int(record.spec.log_options.get("max-file", "1") or 1)
+
+        def alive() -> bool:
+            current = self.containers.store.lookup(record.id)
+            return current is not None and current.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
+
+        return read_logs(path, options, max_file=max_file, alive=alive, cancelled=cancel.is_set)
+
+    def attach_container(self, ref: str, options: AttachOptions, cancel: Cancel) -> Any:
+        """A live connection to the container's stdio; to a container not started yet,
+        one that connects when it starts (before its command runs)."""
+        record = self.containers.get(ref)
+
+        def connect() -> ProcessStream:
+            return self.runtime.attach(record.id, stdin=options.stdin, stdout=options.stdout,
+                                       stderr=options.stderr)
+
+        if record.status in (Status.RUNNING, Status.PAUSED):
+            return _Session(connect())
+        session = _DeferredSession(record.spec.tty, cancel)
+        self.containers.on_next_start(record.id, lambda: session.connect(connect))
+        return session
+
+    def resize_container(self, ref: str, height: int, width: int) -> None:
+        """Resize the container's tty."""
+        record = self.containers.get(ref)
+        self.runtime.resize(record.id, height, width)
+
+    def container_stats(self, ref: str, interval: float, cancel: Cancel) -> Iterator[StatsSample]:
+        """Samples every ``interval`` seconds until cancelled (or the container stops)."""
+        record = self.containers.get(ref)
+        while not cancel.is_set():
+            current = self.containers.store.lookup(record.id)
+            if current is None:
+                return
+            if current.status in (Status.RUNNING, Status.PAUSED):
+                self.sampler.track(record.id, self.runtime.cgroup(record.id), current.pid)
+                sample = self.sampler.sample([record.id]).get(record.id)
+                yield _stats(sample, current) if sample is not None else StatsSample(time=time.time())
+            else:
+                self.sampler.untrack(record.id)
+                yield StatsSample(time=time.time())
+            if cancel.wait(interval):
+                return
+
+    def container_top(self, ref: str, ps_args: str = "") -> ProcessTable:
+        """The container's processes (host PID, container PID, user, command)."""
+        record = self.containers.get(ref)
+        if record.status not in (Status.RUNNING, Status.PAUSED):
+            raise Conflict(f"Container {record.id} is not running")
+        rows = [[str(p.uid), str(p.host_pid), str(p.ppid), str(p.container_pid), p.state, p.command]
+                for p in self.runtime.top(record.id)]
+        return ProcessTable(["UID", "PID", "PPID", "CPID", "STAT", "CMD"], rows)
+
+    def container_changes(self, ref: str) -> list[FileChange]:
+        """``docker diff``: what the container changed in its writable layer."""
+        record = self.containers.get(ref)
+        image = self.images.resolve(record.image_id)
+        upper = str(self.containers.store.folder(record.id) / "upper")
+        return [FileChange(change.path, int(change.kind)) for change in self.graph.diff(upper, list(image.chain_ids))]
+
+    # ------------------------------------------------------------------- exec
+
+    def exec_create(self, ref: str, spec: ExecSpec) -> str:
+        """Create an exec instance; returns its ID."""
+        record = self.containers.get(ref)
+        if record.status != Status.RUNNING:
+            raise Conflict(f"Container {record.id} is not running" if record.status != Status.PAUSED
+                           else f"Container {record.id} is paused, unpause the container before exec")
+        exec_id = secrets.token_hex(32)
+        with self._exec_lock:
+            self._execs[exec_id] = ExecInfo(exec_id, record.id, spec)
+        record.exec_ids.append(exec_id)
+        self.containers.store.save(record)
+        return exec_id
+
+    def _exec(self, exec_id: str) -> ExecInfo:
+        with self._exec_lock:
+            info = self._execs.get(exec_id)
+        if info is None:
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return info
+
+    def exec_start(self, exec_id: str, detach: bool, tty: bool, console_size: tuple[int, int] | None,
+                   cancel: Cancel) -> _Session | None:
+        """Start the exec; ``None`` when detached."""
+        info = self._exec(exec_id)
+        if info.running or info.exit_code is not None:
+            raise Conflict(f"exec {exec_id} has already been started")
+        record = self.containers.get(info.container_id)
+        from engine.containers.command import merge_env  # noqa: PLC0415
+        from engine.containers.prepare import capabilities  # noqa: PLC0415
+
+        spec = info.spec
+        process = ProcessSpec(args=list(spec.cmd), env=merge_env(record.env, spec.env, tty=tty or spec.tty),
+                              cwd=spec.workdir or record.workdir or "/", user=spec.user or record.user,
+                              tty=tty or spec.tty, open_stdin=spec.attach_stdin,
+                              capabilities=capabilities(record.spec.cap_add, record.spec.cap_drop,
+                                                        record.spec.privileged or spec.privileged),
+                              seccomp=not (record.spec.privileged or spec.privileged),
+                              console_size=console_size or spec.console_size)
+        stream = self.runtime.exec(record.id, process, exec_id)
+        info.running, info.pid = True, stream.pid  # type: ignore[attr-defined]
+
+        def finished() -> None:
+            state = self.runtime.exec_state(record.id, exec_id) or {}
+            info.running = bool(state.get("running"))
+            if state.get("exit_code") is not None:
+                info.exit_code = state["exit_code"]
+
+        if detach:
+            threading.Thread(target=_drain, args=(stream, info), daemon=True).start()
+            return None
+        return _ExecSession(stream, info, finished)
+
+    def exec_inspect(self, exec_id: str) -> ExecInfo:
+        """The exec instance."""
+        info = self._exec(exec_id)
+        if info.running:
+            state = self.runtime.exec_state(info.container_id, exec_id) or {}
+            if not state.get("running", True):
+                info.running, info.exit_code = False, state.get("exit_code")
+        return info
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        """Resize the exec's tty."""
+        info = self._exec(exec_id)
+        self.runtime.resize(info.container_id, height, width, exec_id)
+
+
+class _DeferredSession:
+    """An attach to a container that has not started yet: it connects when the start
+    hook runs, buffering what the client writes until then."""
+
+    def __init__(self, tty: bool, cancel: Cancel) -> None:
+        self.tty = tty
+        self._cancel = cancel
+        self._ready = threading.Event()
+        self._stream: ProcessStream | None = None
+        self._pending: list[bytes] = []
+        self._stdin_closed = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def connect(self, opener: Any) -> None:
+        """Open the stream (called by the start), replaying buffered input."""
+        try:
+            stream = opener()
+        except Exception:  # noqa: BLE001 - the start goes on without this client
+            self._ready.set()
+            return
+        with self._lock:
+            if self._closed:
+                stream.close()
+            else:
+                self._stream = stream
+                for data in self._pending:
+                    stream.write(data)
+                if self._stdin_closed:
+                    stream.close_stdin()
+        self._ready.set()
+
+    def read(self) -> tuple[int, bytes] | None:
+        while not self._ready.wait(0.5):
+            if self._cancel.is_set() or self._closed:
+                return None
+        return self._stream.read() if self._stream is not None else None
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._stream is None:
+                self._pending.append(data)
+                return
+        self._stream.write(data)
+
+    def close_stdin(self) -> None:
+        with self._lock:
+            if self._stream is None:
+                self._stdin_closed = True
+                return
+        self._stream.close_stdin()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            stream = self._stream
+        if stream is not None:
+            stream.close()
+        self._ready.set()
+
+
+class _ExecSession(_Session):
+    """An exec's stream; its exit code is recorded before the output ends."""
+
+    def __init__(self, stream: ProcessStream, info: ExecInfo, finished: Any) -> None:
+        super().__init__(stream)
+        self._info = info
+        self._finished = finished
+
+    def read(self) -> tuple[int, bytes] | None:
+        chunk = self.stream.read()
+        if chunk is None:
+            code = self.stream.wait()
+            self._info.running = False
+            self._info.exit_code = code
+            if code is None:
+                self._finished()
+        return chunk
+
+
+def _drain(stream: ProcessStream, info: ExecInfo) -> None:
+    while stream.read() is not None:
+        continue
+    info.exit_code = stream.wait()
+    info.running = False
+    stream.close()
+
+
+def _labels_match(labels: dict[str, str], filters: PruneFilter) -> bool:
+    def has(item: str) -> bool:
+        key, _, value = item.partition("=")
+        return key in labels and (not value or labels[key] == value)
+
+    return all(has(i) for i in filters.labels) and not any(has(i) for i in filters.labels_absent)
+
+
+def _stats(sample: Sample, record: ContainerRecord) -> StatsSample:
+    return StatsSample(
+        time=sample.time or time.time(), cpu_total=sample.cpu_ns, system_cpu=sample.system_cpu_ns,
+        online_cpus=sample.online_cpus, memory_usage=sample.memory_usage, memory_limit=sample.memory_limit,
+        memory_stat={"inactive_file": sample.memory_inactive_file,
+                     "total_inactive_file": sample.memory_inactive_file},
+        cgroup_v2=Path("/sys/fs/cgroup/cgroup.controllers").exists(),
+        networks={name: NetStats(**{k: v for k, v in counters.items() if k in NetStats.__dataclass_fields__})
+                  for name, counters in sample.networks.items()},
+        blkio=[("read", sample.blkio_read), ("write", sample.blkio_write)],
+        pids=sample.pids, pids_limit=record.spec.resources.pids_limit or 0)
+
+
+
