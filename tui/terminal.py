@@ -3,6 +3,12 @@
 Bytes go both ways between the terminal and the socket; the terminal is in
 raw mode so the container's shell gets every key (Ctrl-C included); window
 resizes are forwarded. ``ctrl+p ctrl+q`` detaches, like ``docker attach``.
+
+The socket is whatever ``exec_start(socket=True)`` or ``attach_socket``
+returned: Wharf's client gives a ``HijackedSocket`` (``recv``/``sendall``,
+which also hands over bytes the HTTP layer already buffered), docker-py a
+socket. A reader thread copies the container's output; the calling thread
+copies keys.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import select
 import signal
 import sys
 import termios
+import threading
 import tty
 from collections.abc import Callable
 from typing import Any
@@ -20,16 +27,22 @@ DETACH = b"\x10\x11"
 """ctrl+p ctrl+q."""
 
 
-def socket_fd(sock: Any) -> int:
-    """The file descriptor behind what ``exec_start(socket=True)`` returned."""
-    for candidate in (sock, getattr(sock, "_sock", None), getattr(sock, "raw", None)):
-        fileno = getattr(candidate, "fileno", None)
-        if fileno is not None:
-            try:
-                return int(fileno())
-            except (OSError, ValueError):
-                continue
-    raise TypeError(f"cannot find a file descriptor in {type(sock).__name__}")
+def _reader(sock: Any) -> Callable[[], bytes]:
+    for name in ("recv", "read"):
+        method = getattr(sock, name, None)
+        if method is not None:
+            return lambda: method(65536)
+    fd = sock.fileno()
+    return lambda: os.read(fd, 65536)
+
+
+def _writer(sock: Any) -> Callable[[bytes], None]:
+    for name in ("sendall", "write"):
+        method = getattr(sock, name, None)
+        if method is not None:
+            return method
+    fd = sock.fileno()
+    return lambda data: os.write(fd, data) and None
 
 
 def pump(sock: Any, on_resize: Callable[[tuple[int, int]], None] | None = None,
@@ -37,7 +50,21 @@ def pump(sock: Any, on_resize: Callable[[tuple[int, int]], None] | None = None,
     """Relay until the container side closes or the user detaches; returns why it ended."""
     stdin_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
     stdout_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
-    fd = socket_fd(sock)
+    recv, send = _reader(getattr(sock, "_sock", None) or sock), _writer(getattr(sock, "_sock", None) or sock)
+    ended = threading.Event()
+
+    def copy_output() -> None:
+        try:
+            while True:
+                data = recv()
+                if not data:
+                    return
+                os.write(stdout_fd, data)
+        except OSError:
+            return
+        finally:
+            ended.set()
+
     saved = termios.tcgetattr(stdin_fd) if os.isatty(stdin_fd) else None
     previous_handler = None
     if on_resize is not None:
@@ -45,33 +72,31 @@ def pump(sock: Any, on_resize: Callable[[tuple[int, int]], None] | None = None,
             size = os.get_terminal_size(stdout_fd)
             on_resize((size.columns, size.lines))
         previous_handler = signal.signal(signal.SIGWINCH, resized)
+    reader = threading.Thread(target=copy_output, name="wharf-terminal", daemon=True)
     try:
         if saved is not None:
             tty.setraw(stdin_fd)
-        pending = b""
-        while True:
-            ready, _, _ = select.select([fd, stdin_fd], [], [])
-            if fd in ready:
-                data = os.read(fd, 65536)
-                if not data:
-                    return "the session ended"
-                os.write(stdout_fd, data)
-            if stdin_fd in ready:
-                data = os.read(stdin_fd, 4096)
-                if not data:
-                    return "input closed"
-                pending = (pending + data)[-2:]
-                if pending == DETACH:
-                    return "detached"
-                os.write(fd, data)
+        reader.start()
+        last = b""
+        while not ended.is_set():
+            ready, _, _ = select.select([stdin_fd], [], [], 0.1)
+            if not ready:
+                continue
+            data = os.read(stdin_fd, 4096)
+            if not data:
+                return "input closed"
+            last = (last + data)[-2:]
+            if last == DETACH:
+                return "detached"
+            send(data)
+        return "the session ended"
     finally:
         if saved is not None:
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
         if previous_handler is not None:
             signal.signal(signal.SIGWINCH, previous_handler)
-        for closer in (getattr(sock, "close", None),):
-            try:
-                if closer:
-                    closer()
-            except OSError:
-                pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+        reader.join(1.0)

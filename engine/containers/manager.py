@@ -368,7 +368,7 @@ class ContainerManager:
             self._tear_down(record, job)
             with self._changed:
                 record.exit_code, record.oom_killed = exit_code, oom_killed
-                record.finished_at, record.pid = finished_at, 0
+                record.finished_at, record.pid, record.ports = finished_at, 0, []
                 self._monitors.pop(record.id, None)
                 if record.status not in (Status.EXITED, Status.REMOVING):
                     record.status = transition(record.status, Operation.EXIT, record.subject)

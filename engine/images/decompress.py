@@ -7,7 +7,7 @@ else plain tar. The diff_id is the sha256 of the **whole** decompressed stream,
 including anything after the tar's end-of-archive blocks: the reader drains it.
 
 :class:`DecompressedStream` runs the read + decompress + hash loop in a worker
-thread (zlib, zstandard and hashlib release the GIL), handing 1 MiB chunks to the
+thread (zlib or ISA-L, zstandard and hashlib release the GIL), handing 1 MiB chunks to the
 consumer through a bounded queue, so unpacking overlaps with decompression.
 """
 
@@ -26,6 +26,14 @@ from typing import BinaryIO, cast
 import zstandard
 
 from engine.errors import LayerError
+
+try:  # Intel ISA-L's inflate: about 2.5x zlib's speed, same API (PyPI ``isal``)
+    from isal import isal_zlib as _inflate_module
+except ImportError:  # pragma: no cover - the fallback is the standard library
+    _inflate_module = zlib  # type: ignore[assignment]
+
+_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, getattr(_inflate_module, "error",
+                                                                     zlib.error))
 
 CHUNK = 1 << 20
 """Bytes per decompressed chunk handed to the consumer."""
@@ -161,7 +169,7 @@ class DecompressedStream:
             self._put_final(_END)
         except _Stopped:
             pass
-        except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as exc:
+        except (OSError, EOFError, *_INFLATE_ERRORS, zstandard.ZstdError, lzma.LZMAError) as exc:
             self._put_final(LayerError(f"cannot decompress layer: {exc}"))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             self._put_final(exc)
@@ -175,7 +183,7 @@ class DecompressedStream:
                 continue
 
     def _gunzip(self, data: bytes) -> None:
-        inflater = zlib.decompressobj(wbits=31)
+        inflater = _inflate_module.decompressobj(wbits=31)
         in_member = True
         while True:
             if in_member:
@@ -208,7 +216,7 @@ class DecompressedStream:
                     continue
             if not stripped.startswith(b"\x1f\x8b"):
                 raise LayerError("unexpected data after a gzip member")
-            inflater = zlib.decompressobj(wbits=31)
+            inflater = _inflate_module.decompressobj(wbits=31)
             in_member = True
             data = stripped
 

@@ -178,6 +178,8 @@ def main(argv: list[str]) -> None:
         os.close(int(argv[1]))
     # import everything a shim and an init need, once, before any fork
     from engine.runtime import init, process, rootfs, seccomp_profile, shim  # noqa: F401,PLC0415
+    from engine.runtime.spec import DEFAULT_CAPABILITIES  # noqa: PLC0415
+    seccomp_profile.compile_profile(list(DEFAULT_CAPABILITIES), no_new_privileges=False)
     serve(int(argv[0]))
 
 

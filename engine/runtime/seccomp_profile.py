@@ -99,8 +99,25 @@ def _args(raw: list[dict[str, Any]]) -> list[list[Any]]:
     return [[arg] for arg in built]
 
 
+_CACHE: dict[tuple[tuple[str, ...], bool, Path], CompiledProfile] = {}
+
+
 def compile_profile(capabilities: list[str], no_new_privileges: bool,
                     profile_path: Path = PROFILE_PATH) -> CompiledProfile:
+    """The filter for a container with ``capabilities``, compiled once per process.
+
+    The launcher compiles Docker's default case at start; every shim and
+    init it forks inherits the compiled filter and only has to load it.
+    Filters are never changed after compiling, so sharing them is safe.
+    """
+    key = (tuple(sorted(set(capabilities))), no_new_privileges, profile_path)
+    if key not in _CACHE:
+        _CACHE[key] = _compile(list(key[0]), no_new_privileges, profile_path)
+    return _CACHE[key]
+
+
+def _compile(capabilities: list[str], no_new_privileges: bool,
+             profile_path: Path) -> CompiledProfile:
     """Build the filter for a container with ``capabilities``.
 
     Args:

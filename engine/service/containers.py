@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from contextlib import contextmanager
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +24,14 @@ from engine.api.model import (
     MountPoint,
     NetStats,
     NetworkAttachment,
+    PathStat,
     ProcessTable,
     PruneFilter,
     PruneResult,
     StatsSample,
     UpdateSpec,
 )
+from engine.containers import archive
 from engine.containers.logs import read_logs
 from engine.containers.manager import ContainerManager
 from engine.containers.records import ContainerRecord
@@ -42,6 +45,10 @@ from engine.runtime.stats import Sample, StatsSampler
 from engine.runtime.streams import ProcessStream
 from engine.storage.driver import GraphDriver
 from engine.volumes.store import VolumeStore
+
+_INIT_PATHS = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/dev", "/dev/pts", "/dev/shm", "/proc",
+               "/sys", "/dev/console", "/.dockerenv", "/etc/mtab", "/dev/mqueue", "/sys/fs/cgroup"}
+"""What Docker's init layer holds: mount points the engine makes, not changes the container made."""
 
 _STATUS = {Status.CREATED: "created", Status.RUNNING: "running", Status.PAUSED: "paused",
            Status.RESTARTING: "restarting", Status.REMOVING: "removing", Status.EXITED: "exited",
@@ -300,11 +307,68 @@ class ContainerService:
         return ProcessTable(["UID", "PID", "PPID", "CPID", "STAT", "CMD"], rows)
 
     def container_changes(self, ref: str) -> list[FileChange]:
-        """``docker diff``: what the container changed in its writable layer."""
+        """``docker diff``: what the container changed in its writable layer.
+
+        The mount points the engine itself makes (``/etc/hosts`` and friends, Docker's
+        init layer) are not the container's changes and are left out, as Docker does.
+        """
         record = self.containers.get(ref)
         image = self.images.resolve(record.image_id)
         upper = str(self.containers.store.folder(record.id) / "upper")
-        return [FileChange(change.path, int(change.kind)) for change in self.graph.diff(upper, list(image.chain_ids))]
+        changes = [c for c in self.graph.diff(upper, list(image.chain_ids)) if c.path not in _INIT_PATHS]
+        kept = [c for c in changes if int(c.kind) != 0 or any(
+            o.path.startswith(c.path.rstrip("/") + "/") for o in changes)]
+        return [FileChange(change.path, int(change.kind)) for change in kept]
+
+    @contextmanager
+    def _rootfs(self, record: ContainerRecord) -> Iterator[str]:
+        """The container's root filesystem, mounted for the duration if it is not running."""
+        if record.rootfs.mounted and record.status in (Status.RUNNING, Status.PAUSED):
+            yield record.rootfs.target
+            return
+        folder = self.containers.store.folder(record.id)
+        image = self.images.resolve(record.image_id)
+        target = folder / "merged"
+        info = self.graph.mount(record.id, list(image.chain_ids), str(folder / "upper"), str(folder / "work"),
+                                str(target))
+        try:
+            yield info.target
+        finally:
+            self.graph.unmount(info.target)
+
+    def archive_stat(self, ref: str, path: str) -> PathStat:
+        """Stat a path in the container's filesystem."""
+        record = self.containers.get(ref)
+        with self._rootfs(record) as rootfs:
+            return archive.stat_path(rootfs, path)
+
+    def get_archive(self, ref: str, path: str, cancel: Cancel) -> tuple[PathStat, Iterator[bytes]]:
+        """A tar stream of ``path`` (``docker cp`` from the container)."""
+        record = self.containers.get(ref)
+        mounted = self._rootfs(record)
+        rootfs = mounted.__enter__()
+        try:
+            info = archive.stat_path(rootfs, path)
+        except BaseException:
+            mounted.__exit__(None, None, None)
+            raise
+
+        def stream() -> Iterator[bytes]:
+            try:
+                yield from archive.read_archive(rootfs, path)
+            finally:
+                mounted.__exit__(None, None, None)
+
+        return info, stream()
+
+    def put_archive(self, ref: str, path: str, tar: Iterator[bytes], no_overwrite_dir_non_dir: bool = False,
+                    copy_uid_gid: bool = False) -> None:
+        """Extract a tar stream under ``path`` (``docker cp`` into the container)."""
+        record = self.containers.get(ref)
+        if record.spec.readonly_rootfs:
+            raise Conflict("container rootfs is marked read-only")
+        with self._rootfs(record) as rootfs:
+            archive.write_archive(rootfs, path, tar)
 
     # ------------------------------------------------------------------- exec
 

@@ -72,7 +72,7 @@ def test_cli_pull_run_exec_logs_stop_rm(engine_daemon, test_images):
     assert cli(engine_daemon, "stop", "-t", "1", "web").returncode == 0
     assert cli(engine_daemon, "inspect", "web", "--format", "{{.State.Status}}").stdout.strip() == "exited"
     assert cli(engine_daemon, "rm", "web").returncode == 0
-    assert "No such container" in cli(engine_daemon, "inspect", "web").stderr
+    assert "No such container: web" in cli(engine_daemon, "container", "inspect", "web").stderr
 
 
 def test_docker_py_run_exec_and_errors(engine_daemon, test_images):

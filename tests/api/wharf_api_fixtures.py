@@ -71,7 +71,11 @@ class DaemonProcess:
         return f"unix://{self.socket}"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        """Signal it by PID and wait; returns its exit status."""
+        """Signal it by PID and wait, then remove the root's host networking; returns its exit status.
+
+        The daemon leaves bridges and firewall chains up when it stops (containers
+        outlive it); a test root is thrown away, so its networking goes too.
+        """
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
@@ -79,11 +83,25 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        teardown_root_networking(self.root)
         return self.process.returncode
 
     def output(self) -> str:
         """What it logged so far."""
         return self.log.read_text(errors="replace")
+
+
+def teardown_root_networking(root: Path) -> None:
+    """Remove the bridges, endpoints and firewall chains an engine made for ``root``."""
+    if not (root / "networks").exists():
+        return
+    try:
+        from engine.network import NetworkDriver  # noqa: PLC0415 - only with the full engine
+    except ImportError:
+        return
+    from engine.jobs import EventBus  # noqa: PLC0415
+
+    NetworkDriver(root, EventBus()).teardown()
 
 
 def start_daemon_process(workdir: Path, root: Path | None = None, wait: bool = True,

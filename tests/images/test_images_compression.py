@@ -7,6 +7,7 @@ import io
 import os
 import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import zstandard
 from images.layer_tars import Member, make_tar, sha256, tree_listing
 
 from engine.errors import DigestMismatch, LayerError
+from engine.images import decompress
 from engine.images.unpack import apply_layer
 
 
@@ -34,7 +36,24 @@ def test_plain_tar(tar_data: bytes, tmp_path: Path) -> None:
     assert len(tree_listing(tmp_path / "d")) == 31
 
 
-def test_gzip_multi_member(tar_data: bytes, tmp_path: Path) -> None:
+def inflaters() -> list:
+    """The stdlib's zlib, and ISA-L when installed (the faster default)."""
+    found = [zlib]
+    try:
+        from isal import isal_zlib
+        found.append(isal_zlib)
+    except ImportError:
+        pass
+    return found
+
+
+@pytest.fixture(params=inflaters(), ids=lambda m: m.__name__)
+def inflater(request, monkeypatch):
+    monkeypatch.setattr(decompress, "_inflate_module", request.param)
+    return request.param
+
+
+def test_gzip_multi_member(tar_data: bytes, tmp_path: Path, inflater) -> None:
     """Several gzip members (as estargz or pigz write) decode as one stream."""
     cut = len(tar_data) // 3
     blob = (gzip.compress(tar_data[:cut]) + gzip.compress(tar_data[cut:2 * cut]) +
@@ -45,7 +64,7 @@ def test_gzip_multi_member(tar_data: bytes, tmp_path: Path) -> None:
     assert (tmp_path / "d/a/f29").stat().st_size == 75000
 
 
-def test_gzip_from_the_gzip_tool_with_zero_padding(tar_data: bytes, tmp_path: Path) -> None:
+def test_gzip_from_the_gzip_tool_with_zero_padding(tar_data: bytes, tmp_path: Path, inflater) -> None:
     """The real gzip tool's output, with NUL padding after it (tape-style writers)."""
     blob = subprocess.run(["gzip", "-c", "-6"], input=tar_data, capture_output=True,
                           check=True).stdout + bytes(1024)
@@ -100,12 +119,12 @@ def test_compressed_digest_mismatch_is_refused(tar_data: bytes, tmp_path: Path) 
         unpack(blob, tmp_path / "d", compressed_digest=sha256(b"other"))
 
 
-def test_garbage_after_gzip_member_is_refused(tar_data: bytes, tmp_path: Path) -> None:
+def test_garbage_after_gzip_member_is_refused(tar_data: bytes, tmp_path: Path, inflater) -> None:
     with pytest.raises(LayerError, match="after a gzip member"):
         unpack(gzip.compress(tar_data) + b"NOT GZIP AT ALL", tmp_path / "d")
 
 
-def test_truncated_gzip_is_refused(tar_data: bytes, tmp_path: Path) -> None:
+def test_truncated_gzip_is_refused(tar_data: bytes, tmp_path: Path, inflater) -> None:
     blob = gzip.compress(tar_data)
     with pytest.raises(LayerError):
         unpack(blob[: len(blob) // 2], tmp_path / "d")

@@ -162,3 +162,31 @@ def test_truncated_tar_is_a_layer_error(tmp_path: Path) -> None:
     dest.mkdir()
     with pytest.raises(LayerError, match="truncated"):
         apply_layer(io.BytesIO(data), dest)
+
+
+def test_header_encodings_from_other_writers(tmp_path: Path) -> None:
+    """ustar prefix (long names), GNU base-256 numbers, GNU long names and links."""
+    long_dir = "/".join(["segment%02d" % i for i in range(12)])  # ~130 characters
+    ustar = make_tar([Member(f"{long_dir}/file", data=b"ustar")], fmt=tarfile.USTAR_FORMAT)
+    gnu = make_tar([Member("big-ids", data=b"gnu", uid=5_000_000, gid=4_000_000),
+                    Member("x" * 150, data=b"long"),
+                    Member("link", tarfile.SYMTYPE, linkname="t" * 200)],
+                   fmt=tarfile.GNU_FORMAT)
+    for label, data in (("ustar", ustar), ("gnu", gnu)):
+        dest = tmp_path / label
+        dest.mkdir()
+        apply_layer(io.BytesIO(data), dest, expected_diff_id=sha256(data))
+    assert (tmp_path / "ustar" / long_dir / "file").read_bytes() == b"ustar"
+    st = os.stat(tmp_path / "gnu/big-ids")
+    assert (st.st_uid, st.st_gid) == (5_000_000, 4_000_000)
+    assert (tmp_path / "gnu" / ("x" * 150)).read_bytes() == b"long"
+    assert os.readlink(tmp_path / "gnu/link") == "t" * 200
+
+
+def test_corrupt_header_checksum_is_refused(tmp_path: Path) -> None:
+    data = bytearray(make_tar([Member("f", data=b"x")]))
+    data[0] ^= 0x01  # the name changes, the checksum no longer matches
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(LayerError, match="checksum"):
+        apply_layer(io.BytesIO(bytes(data)), dest)

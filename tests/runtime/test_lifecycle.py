@@ -309,8 +309,12 @@ def test_stale_pid_is_not_trusted(runtime: Runtime, rootfs: Path) -> None:
 
 
 def test_create_start_delete_cycles_leave_nothing(runtime: Runtime, rootfs: Path) -> None:
-    """20 create/start/delete cycles: no cgroup, mount namespace user or process left."""
-    before_mounts = Path("/proc/self/mountinfo").read_text()
+    """20 create/start/delete cycles: no cgroup, mount, state folder or process left."""
+    def our_mounts() -> list[str]:  # other suites may mount things meanwhile: only ours count
+        return [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                if str(rootfs) in line or str(runtime.state_root) in line]
+
+    assert our_mounts() == []
     ids = []
     for _ in range(20):
         spec = make_spec(rootfs, "true", resources=ResourceSpec(memory=64 << 20, pids_limit=50))
@@ -318,7 +322,7 @@ def test_create_start_delete_cycles_leave_nothing(runtime: Runtime, rootfs: Path
         assert code == 0
         runtime.delete(spec.id)
         ids.append(spec.id)
-    assert Path("/proc/self/mountinfo").read_text() == before_mounts
+    assert our_mounts() == []
     for cid in ids:
         assert not any(p.exists() for p in cgroups.for_container(cid).dirs.values())
         assert not (runtime.state_root / cid).exists()
@@ -424,3 +428,28 @@ def test_execs_leak_no_shim_fds(runtime: Runtime, rootfs: Path) -> None:
         proc.close()
     time.sleep(0.1)
     assert fds() == before
+
+
+def test_container_mounts_do_not_propagate_to_host(runtime: Runtime, rootfs: Path,
+                                                   tmp_path: Path) -> None:
+    """While a container runs (with a bind and a tmpfs), the host sees none of its mounts."""
+    from engine.runtime.spec import MountSpec  # noqa: PLC0415
+    src = tmp_path / "vol"
+    src.mkdir()
+    cid = _running(runtime, rootfs, mounts=[MountSpec("/vol", source=str(src)),
+                                            MountSpec("/t", type="tmpfs")])
+    pid = runtime.state(cid).pid
+    host = Path("/proc/self/mountinfo").read_text()
+    assert str(rootfs) not in host
+    inside = Path(f"/proc/{pid}/mountinfo").read_text()
+    assert " /vol " in inside and " /t " in inside and " /proc " in inside
+
+
+def test_sigkill_reaches_paused_container(runtime: Runtime, rootfs: Path) -> None:
+    """SIGKILL on a paused container thaws it so the kill lands: exit 137."""
+    cid = _running(runtime, rootfs)
+    runtime.pause(cid)
+    runtime.kill(cid, signal.SIGKILL)
+    state = runtime.wait(cid, timeout=10)
+    assert (state.status, state.exit_code) == ("stopped", 137)
+    assert not runtime.cgroup(cid).frozen()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from images.layer_tars import Member
 
-from engine.errors import StorageError
+from engine.errors import InvalidArgument, StorageError
 from engine.jobs import Component, EventBus, Job
 from engine.storage import mountapi
 from engine.storage.driver import Change, ChangeKind
@@ -162,3 +162,10 @@ def test_vfs_copies_the_same_view(graph, mounts) -> None:
     (Path(vfs_root) / "added").write_text("x")
     changes = {c.path: c.kind for c in vfs.diff(vfs_root, chain)}
     assert changes == {"/var/c": ChangeKind.DELETED, "/added": ChangeKind.ADDED}
+
+
+def test_select_driver_by_name(graph) -> None:
+    assert isinstance(select_driver(graph.layers, "vfs")[0], VfsDriver)
+    assert isinstance(select_driver(graph.layers, "overlay2")[0], OverlayDriver)
+    with pytest.raises(InvalidArgument, match="btrfs"):
+        select_driver(graph.layers, "btrfs")

@@ -294,6 +294,11 @@ class _API:
             "_busy": busy,
         }
 
+    def logs(self, container: str, stdout: bool = True, stderr: bool = True, stream: bool = False,
+             timestamps: bool = False, tail: int | str = "all", follow: bool = False, **kwargs: Any) -> Iterator[bytes]:
+        c = next(c for c in self.client._containers if container in (c.id, c.name))
+        return c.logs(stream=stream, follow=follow, tail=tail, timestamps=timestamps)
+
     def pull(self, repository: str, tag: str | None = None, stream: bool = False,
              decode: bool = False, **kwargs: Any) -> Iterator[dict[str, Any]]:
         self.client._call("api.pull", repository, tag)

@@ -58,7 +58,7 @@ def _status_of(exc: BaseException) -> int:
 def _looks_like_connection_error(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"ConnectionError", "TransportError", "ConnectError", "TimeoutException",
-                "ReadTimeout", "RemoteProtocolError", "EngineUnavailable", "ConnectionRefusedError",
+                "ReadTimeout", "RemoteProtocolError", "EngineUnavailable", "EngineUnreachable", "ConnectionRefusedError",
                 "FileNotFoundError", "BrokenPipeError", "TimeoutError"}:
         return True
     return isinstance(exc, OSError) and not _status_of(exc)

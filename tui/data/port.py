@@ -45,14 +45,42 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _stream(iterator: Iterator[Any]) -> Iterator[Any]:
-    """Translate errors raised while a streaming call is iterated."""
-    try:
-        yield from iterator
-    except GeneratorExit:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise translate(exc) from exc
+class Stream(Iterator[T]):
+    """A streaming answer: iterate it in a worker, :meth:`close` it from anywhere to end it.
+
+    Closing ends the connection, so a worker blocked in a read wakes up and
+    stops (the client's streams are ``CancellableStream``s). Errors raised
+    while iterating are translated like every other call's.
+    """
+
+    def __init__(self, items: Iterator[T], raw: Any = None) -> None:
+        self._items = items
+        self._raw = raw
+        self.closed = False
+        """Whether :meth:`close` was called."""
+
+    def __iter__(self) -> Stream[T]:
+        return self
+
+    def __next__(self) -> T:
+        try:
+            return next(self._items)
+        except StopIteration:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the translation boundary for streams
+            if self.closed:
+                raise StopIteration from None
+            raise translate(exc) from exc
+
+    def close(self) -> None:
+        """End the stream (thread-safe; never raises)."""
+        self.closed = True
+        close = getattr(self._raw, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
 
 class EnginePort:
@@ -129,11 +157,10 @@ class EnginePort:
         return [FileChange(str(c.get("Path", "")), kinds.get(c.get("Kind"), "?")) for c in changes]
 
     @_translated
-    def logs(self, container_id: str, tail: int, follow: bool = True) -> Iterator[str]:
+    def logs(self, container_id: str, tail: int, follow: bool = True) -> Stream[str]:
         """Log lines with Docker's RFC 3339 timestamps, the last ``tail`` first."""
-        container = self.client.containers.get(container_id)
-        chunks = container.logs(stream=True, follow=follow, tail=tail, timestamps=True)
-        return _stream(convert.lines(chunks))
+        chunks = self.client.api.logs(container_id, stream=True, follow=follow, tail=tail, timestamps=True)
+        return Stream(convert.lines(chunks), chunks)
 
     @_translated
     def stats_once(self, container_id: str) -> Mapping[str, Any]:
@@ -194,9 +221,10 @@ class EnginePort:
         return len(answer.get("ImagesDeleted") or ()), int(answer.get("SpaceReclaimed") or 0)
 
     @_translated
-    def pull(self, repository: str, tag: str) -> Iterator[Mapping[str, Any]]:
+    def pull(self, repository: str, tag: str) -> Stream[Mapping[str, Any]]:
         """Docker's JSON progress objects for a pull."""
-        return _stream(iter(self.client.api.pull(repository, tag, stream=True, decode=True)))
+        raw = self.client.api.pull(repository, tag, stream=True, decode=True)
+        return Stream(iter(raw), raw)
 
     @_translated
     def login(self, registry: str, username: str, password: str) -> str:
@@ -207,17 +235,19 @@ class EnginePort:
     # -- Wharf's teaching extensions (404 on a real dockerd) -------------
 
     @_translated
-    def journal(self, since: int = 0) -> Iterator[JournalEntry]:
-        """Wharf's engine journal from ``since``; :class:`Missing` on a real dockerd."""
+    def journal(self, since: int = 0) -> Stream[JournalEntry]:
+        """Wharf's engine journal after ``since``, then live; :class:`Missing` on a real dockerd."""
         api = self.client.api
         if not hasattr(api, "journal"):
             raise Missing("this client has no journal (not a Wharf engine)", 404)
-        return _stream(convert.journal_entry(event) for event in api.journal(since=since))
+        raw = api.journal(since=since)
+        return Stream((convert.journal_entry(event) for event in raw), raw)
 
     @_translated
-    def events(self) -> Iterator[JournalEntry]:
+    def events(self) -> Stream[JournalEntry]:
         """Docker's ``/events`` as journal entries (the fallback on a real dockerd)."""
-        return _stream(convert.docker_event(event) for event in self.client.api.events(decode=True))
+        raw = self.client.api.events(decode=True)
+        return Stream((convert.docker_event(event) for event in raw), raw)
 
     @_translated
     def anatomy(self, container_id: str) -> Anatomy:

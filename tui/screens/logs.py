@@ -17,6 +17,7 @@ from textual.widgets import Input, RichLog, Static
 from textual.worker import get_current_worker
 
 from tui.data.models import ContainerRow
+from tui.data.port import Stream
 from tui.screens.base import ViewScreen
 
 TAIL = 200
@@ -62,6 +63,7 @@ class LogsScreen(ViewScreen):
         self._incoming: collections.deque[str] = collections.deque(maxlen=KEEP)
         self._lock = threading.Lock()
         self._match_cursor = -1
+        self._stream: Stream[str] | None = None
 
     def body(self):
         """Log, status line, search prompt."""
@@ -80,11 +82,17 @@ class LogsScreen(ViewScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs", description="logs")
     def _read(self) -> None:
         worker = get_current_worker()
-        for line in self.app.port.logs(self.row.id, tail=self.tail, follow=True):
+        self._stream = stream = self.app.port.logs(self.row.id, tail=self.tail, follow=True)
+        for line in stream:
             if worker.is_cancelled:
                 return
             with self._lock:
                 self._incoming.append(line)
+
+    def on_unmount(self) -> None:
+        """End the log stream so its reader thread stops."""
+        if self._stream is not None:
+            self._stream.close()
 
     def _drain(self) -> None:
         with self._lock:

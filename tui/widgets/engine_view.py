@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from tui import clock
 from tui.data.errors import EngineGone, Missing
 from tui.data.models import EngineInfo, JournalEntry
+from tui.data.port import Stream
 from tui.messages import EngineLost
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -91,6 +92,7 @@ class EngineView(ReportsWorkerErrors, Vertical):
         """Whether the engine has Wharf's journal."""
         self._incoming: collections.deque[JournalEntry] = collections.deque(maxlen=KEEP)
         self._lock = threading.Lock()
+        self._stream: Stream[JournalEntry] | None = None
 
     def compose(self):
         """The notice and the log."""
@@ -103,6 +105,11 @@ class EngineView(ReportsWorkerErrors, Vertical):
         self.query_one("#journal-notice").display = False
         self._subtitle()
         self.set_interval(0.2, self._drain)
+
+    def on_unmount(self) -> None:
+        """End the journal stream so its reader thread stops."""
+        if self._stream is not None:
+            self._stream.close()
 
     def _drain(self) -> None:
         with self._lock:
@@ -122,7 +129,8 @@ class EngineView(ReportsWorkerErrors, Vertical):
         since = self.entries[-1].seq if self.entries else 0
         while not worker.is_cancelled:
             try:
-                for entry in port.journal(since=since):
+                self._stream = stream = port.journal(since=since)
+                for entry in stream:
                     if worker.is_cancelled:
                         return
                     since = max(since, entry.seq)
@@ -139,7 +147,8 @@ class EngineView(ReportsWorkerErrors, Vertical):
                 return
 
     def _events(self, worker: object) -> None:
-        for entry in self.app.port.events():
+        self._stream = stream = self.app.port.events()
+        for entry in stream:
             if getattr(worker, "is_cancelled", False):
                 return
             with self._lock:
