@@ -119,18 +119,39 @@ def _rfc3339(seconds: float) -> str:
         "%Y-%m-%dT%H:%M:%S.%f000Z")
 
 
+_IMAGE_ACTIONS = {"pull", "push", "tag", "untag", "delete", "import", "load", "save"}
+_NETWORK_ACTIONS = {"connect", "disconnect"}
+_NETWORK_DRIVERS = {"bridge", "host", "null", "overlay", "macvlan", "ipvlan"}
+
+
 def event_type(event: Event) -> str:
-    """Docker's ``Type`` of an object event: its ``type`` attribute, else from its component."""
-    declared = event.detail.get("type")
-    if isinstance(declared, str) and declared:
-        return declared
-    return _TYPE_BY_COMPONENT.get(event.component, "container")
+    """Docker's ``Type`` of an object event.
+
+    In order: an ``event_type`` detail (``"volume"``, …); a ``type`` detail that
+    names a Docker type; the component (registry and graph driver → image,
+    network driver → network, daemon → daemon); a network driver's ``type``
+    attribute (Docker's network events carry ``type=bridge``); image-only or
+    network-only actions; otherwise ``container``.
+    """
+    for key in ("event_type", "type"):
+        declared = event.detail.get(key)
+        if declared in EVENT_TYPES:
+            return str(declared)
+    if event.component in _TYPE_BY_COMPONENT and event.component not in (Component.ENGINE,
+                                                                          Component.EXEC_DRIVER):
+        return _TYPE_BY_COMPONENT[event.component]
+    if event.detail.get("type") in _NETWORK_DRIVERS or event.action in _NETWORK_ACTIONS:
+        return "network"
+    if event.action in _IMAGE_ACTIONS:
+        return "image"
+    return "container"
 
 
 def event_attributes(event: Event) -> dict[str, str]:
-    """The event's attributes as Docker's string map (``type`` is not an attribute)."""
+    """The event's attributes as Docker's string map (without the keys that chose its type)."""
+    hidden = {"event_type"} | ({"type"} if event.detail.get("type") in EVENT_TYPES else set())
     return {str(k): v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-            for k, v in event.detail.items() if k != "type"}
+            for k, v in event.detail.items() if k not in hidden}
 
 
 def docker_event_json(event: Event) -> dict[str, Any]:

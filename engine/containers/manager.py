@@ -93,7 +93,7 @@ class ContainerManager:
         self.volumes = volumes
         self._changed = threading.Condition(self.store.lock)
         self._monitors: dict[str, threading.Thread] = {}
-        self._attach_hooks: dict[str, list[Callable[[], None]]] = {}
+        self._attach_hooks: dict[str, list[Callable[[bool], None]]] = {}
         self._closing = False
 
     # ------------------------------------------------------------------ helpers
@@ -232,8 +232,17 @@ class ContainerManager:
                     record.exit_code = 127 if isinstance(exc, CommandNotFound) else 128
                     record.rootfs.mounted = False
                     record.pid = 0
+                    record.finished_at = time.time()
                     self.store.save(record)
                     self._changed.notify_all()
+                    hooks = self._attach_hooks.pop(record.id, [])
+                for hook in hooks:
+                    hook(False)
+                if record.spec.auto_remove:
+                    try:
+                        self.remove(record.id, force=True, volumes=True)
+                    except WharfError:
+                        pass
                 raise
             with self._changed:
                 record.status = transition(record.status, Operation.START, record.subject)
@@ -277,7 +286,7 @@ class ContainerManager:
         with self.store.lock:
             hooks = self._attach_hooks.pop(record.id, [])
         for hook in hooks:
-            hook()  # attach before the command runs, so no output is missed
+            hook(True)  # attach before the command runs, so no output is missed
         self.runtime.start(record.id)
 
     def _resolve_volumes(self, record: ContainerRecord, rootfs: Path) -> list[VolumeMount]:
@@ -331,9 +340,10 @@ class ContainerManager:
         except ContainerNotFound:
             pass
 
-    def on_next_start(self, container_id: str, hook: Callable[[], None]) -> None:
-        """Call ``hook`` during the next start, after the init exists and before the command runs
-        (``docker run`` attaches to a container before it starts it)."""
+    def on_next_start(self, container_id: str, hook: Callable[[bool], None]) -> None:
+        """Call ``hook(True)`` during the next start, after the init exists and before the command
+        runs (``docker run`` attaches to a container before it starts it), or ``hook(False)``
+        when that start fails."""
         with self.store.lock:
             self._attach_hooks.setdefault(container_id, []).append(hook)
 
@@ -495,6 +505,8 @@ class ContainerManager:
             self.store.save(record)
         self.runtime.kill(record.id, number)
         self._emit("kill", record, signal=str(number))
+        if number == signals.SIGKILL:
+            self._wait_exit(record, 10)  # as dockerd: a SIGKILL returns once the container is down
 
     def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         """Stop (if running), then start."""

@@ -97,6 +97,7 @@ def spawn_init(spec: RuntimeSpec, stdio: tuple[int, int, int], sync: socket.sock
     try:
         _stdio(stdio)
         syscalls.prctl(syscalls.PR_SET_PDEATHSIG, 9)
+        syscalls.set_name("wharf-init")
         if sync.recv(16) != b"joined":
             os._exit(1)
         seccomp_filter = _seccomp_for(spec.process, spec.privileged)
@@ -133,6 +134,7 @@ def spawn_exec(init_pid: int, proc: ProcessSpec, privileged: bool, hostname: str
     try:
         _stdio(stdio)
         syscalls.prctl(syscalls.PR_SET_PDEATHSIG, 9)
+        syscalls.set_name("wharf-exec")
         if sync.recv(16) != b"joined":
             os._exit(1)
         seccomp_filter = _seccomp_for(proc, privileged)

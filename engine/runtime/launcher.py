@@ -176,6 +176,8 @@ def main(argv: list[str]) -> None:
     """Entry point: ``launcher <socket fd> [<exe fd>]``."""
     if len(argv) > 1:
         os.close(int(argv[1]))
+    from engine.runtime import syscalls  # noqa: PLC0415
+    syscalls.set_name("wharf-launcher")
     # import everything a shim and an init need, once, before any fork
     from engine.runtime import init, process, rootfs, seccomp_profile, shim  # noqa: F401,PLC0415
     from engine.runtime.spec import DEFAULT_CAPABILITIES  # noqa: PLC0415

@@ -341,6 +341,7 @@ def main(container_dir: Path, container_id: str, result_fd: int) -> None:
     try:
         from engine.runtime import syscalls  # noqa: PLC0415
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+        syscalls.set_name("wharf-shim")
         try:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write("-999")

@@ -272,7 +272,7 @@ class ContainerService:
         if record.status in (Status.RUNNING, Status.PAUSED):
             return _Session(connect())
         session = _DeferredSession(record.spec.tty, cancel)
-        self.containers.on_next_start(record.id, lambda: session.connect(connect))
+        self.containers.on_next_start(record.id, lambda ok: session.connect(connect) if ok else session.close())
         return session
 
     def resize_container(self, ref: str, height: int, width: int) -> None:

@@ -102,3 +102,19 @@ def test_tcp_only_on_loopback_without_tls():
         bind_tcp("0.0.0.0", 0)
     with pytest.raises(InvalidArgument):
         bind_tcp("192.0.2.1", 0)
+
+
+def test_event_types_follow_dockers_conventions():
+    from engine.api.convert_system import docker_event_json
+    from engine.jobs import Component, Event
+
+    def shaped(action, component=Component.ENGINE, **detail):
+        event = docker_event_json(Event("object", action, "j", component, "subject-id", detail))
+        return event["Type"], event["Actor"]["Attributes"]
+
+    assert shaped("start", name="web") == ("container", {"name": "web"})
+    assert shaped("create", type="bridge", name="mynet") == ("network", {"type": "bridge", "name": "mynet"})
+    assert shaped("tag", name="a:v1") == ("image", {"name": "a:v1"})
+    assert shaped("pull", Component.REGISTRY) == ("image", {})
+    assert shaped("create", event_type="volume", driver="local") == ("volume", {"driver": "local"})
+    assert shaped("reload", Component.DAEMON) == ("daemon", {})

@@ -191,3 +191,28 @@ def test_import_rootfs_tarball(stores) -> None:
     assert stores.content.has(record.layers[0].digest)
     manifest = json.loads(stores.content.read(record.manifest_digest))
     assert manifest["config"]["digest"] == record.id
+
+
+def test_concurrent_adds_are_consistent_after_restart(stores) -> None:
+    """Threads tagging images at once: every tag lands, and a reloaded store agrees."""
+    import threading
+
+    base = make_image(stores, [BASE])
+    errors: list[BaseException] = []
+
+    def tagger(index: int) -> None:
+        try:
+            for round_ in range(5):
+                stores.images.tag(base.id, f"127.0.0.1:5000/t{index}:r{round_}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tagger, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    again = ImageStore(stores.root, stores.content, stores.layers)
+    assert len(again.resolve(base.id).tags) == 30
+    assert sorted(again.resolve(base.id).tags) == sorted(stores.images.resolve(base.id).tags)

@@ -10,7 +10,9 @@ import gzip
 import io
 import os
 import random
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,18 +59,25 @@ def test_big_layer_matches_gnu_tar(big_layer, tmp_path: Path) -> None:
     assert result.entries > 4000
 
 
+def _rate(payload: bytes, dest: Path) -> float:
+    dest.mkdir()
+    started = time.monotonic()
+    result = apply_layer(io.BytesIO(payload), dest)
+    return result.tar_size / (time.monotonic() - started) / 1e6
+
+
 def test_unpack_throughput(big_layer, tmp_path: Path) -> None:
-    """Measure MB/s of tar for plain and gzip input; print them for the report."""
+    """Measure MB/s of tar for plain and gzip input, in memory (tmpfs: our code's speed)
+    and on the disk of the tests (what a pull sees; ext4 here varies a lot run to run)."""
     _src, data = big_layer
     blob = gzip.compress(data, 6)
-    rates = {}
-    for label, payload in (("tar", data), ("gzip", blob)):
-        dest = tmp_path / label
-        dest.mkdir()
-        started = time.monotonic()
-        result = apply_layer(io.BytesIO(payload), dest)
-        seconds = time.monotonic() - started
-        rates[label] = result.tar_size / seconds / 1e6
-    print(f"\nunpack throughput: {len(data) / 1e6:.0f} MB tar, "
+    memory = Path(tempfile.mkdtemp(prefix="wharf-unpack-", dir="/dev/shm"))
+    try:
+        rates = {f"{where} {label}": _rate(payload, base / f"{where}-{label}")
+                 for where, base in (("tmpfs", memory), ("disk", tmp_path))
+                 for label, payload in (("tar", data), ("gzip", blob))}
+    finally:
+        shutil.rmtree(memory)
+    print(f"\nunpack throughput of a {len(data) / 1e6:.0f} MB tar: "
           + ", ".join(f"{k} {v:.0f} MB/s" for k, v in rates.items()))
-    assert min(rates.values()) > 10
+    assert min(rates["tmpfs tar"], rates["tmpfs gzip"]) > 30

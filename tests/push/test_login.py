@@ -91,3 +91,45 @@ def test_push_without_credentials_is_unauthorized(make_state, auth_registry: Reg
     engine.images.tag(image_id, f"{auth_registry.host}/private/nocreds:v1")
     with pytest.raises(Unauthorized, match="needs a user name and password"):
         _push(engine, f"{auth_registry.host}/private/nocreds:v1")
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory: pytest.TempPathFactory):
+    """docker-registry in token mode, trusting the registry engineer's ES256 issuer."""
+    from registry.registry_helpers.tokenserver import ISSUER, SERVICE, TokenServer  # noqa: PLC0415
+
+    workdir = tmp_path_factory.mktemp("push-token-registry")
+    issuer = TokenServer("tokenuser", "token pass", workdir / "issuer.pem")
+    registry = Registry(workdir=workdir)
+    (workdir / "data").mkdir()
+    registry.config_path.write_text("\n".join([
+        "version: 0.1", "log: {level: error, accesslog: {disabled: true}}",
+        "storage:", f"  filesystem: {{rootdirectory: {workdir / 'data'}}}",
+        "http:", f"  addr: 127.0.0.1:{registry.port}", "  secret: wharf-push-token-secret",
+        "auth:", "  token:", f"    realm: {issuer.realm}", f"    service: {SERVICE}",
+        f"    issuer: {ISSUER}", f"    rootcertbundle: {workdir / 'issuer.pem'}"]) + "\n")
+    registry.start()
+    try:
+        yield registry, issuer
+    finally:
+        registry.remove()
+        issuer.stop()
+
+
+def test_login_with_the_token_exchange_then_push(tmp_path: Path, make_state, token_registry,
+                                                 test_images: TestImages) -> None:
+    """Bearer: the credentials go to the token server only; a wrong password is refused there."""
+    registry, issuer = token_registry
+    store = CredentialStore(tmp_path / "config.json")
+    with pytest.raises(Unauthorized, match="wrong user name or password"):
+        login(registry.host, "tokenuser", "nope", store=store)
+    result = login(registry.host, "tokenuser", "token pass", store=store)
+    assert result.auth_scheme == "bearer" and issuer.requests
+    engine: Engine = make_state()
+    image_id = _pull(engine, test_images.busybox_oci.reference)
+    target = f"{registry.host}/team/busybox:v1"
+    engine.images.tag(image_id, target)
+    with RegistryClient(credentials=store, retries=1, backoff=0.05) as client, \
+            Job(engine.bus, "push", target) as job:
+        pushed = Pusher(client, engine.content, engine.images).push(target, job)
+    assert pushed.digest == test_images.busybox_oci.digest and pushed.pushed == 1
