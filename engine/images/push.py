@@ -134,7 +134,7 @@ class Pusher:
         record = self.images.resolve(f"{ref.name}:{ref.tag}")
         job.progress("", f"The push refers to repository [{ref.name}]", component=Component.REGISTRY)
         index = self._pulled_index(record)
-        with self.images.hold(set(record.chain_ids) | self.images.referenced_blobs()):
+        with self.images.hold(set(record.chain_ids) | {layer.digest for layer in record.layers}):
             if index is not None and all_platforms:
                 return self._push_index(ref, record, index, job)
             if index is not None:
