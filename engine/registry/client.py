@@ -339,6 +339,22 @@ class RegistryClient:
             path, params = _next_link(response), None
         return names
 
+    def catalog_page(self, registry: Reference | str, n: int = 100, last: str | None = None, *,
+                     job: Job | None = None) -> tuple[list[str], str | None]:
+        """One page of ``/v2/_catalog``: the names and the ``last`` to ask for the next page
+        (``None`` at the end). Registries that ignore ``n`` return everything at once."""
+        where = _registry_of(registry)
+        params = {"n": str(n)} if last is None else {"n": str(n), "last": last}
+        response = self.transport.request("GET", where.api_host, "/v2/_catalog", registry=where.domain,
+                                          scopes=["registry:catalog:*"], params=params, job=job)
+        raise_for_status(response, f"the catalog of {registry}")
+        names = list((response.json() or {}).get("repositories") or [])
+        following = _next_link(response)
+        if following is None:
+            return names, None
+        after = httpx.URL(following).params.get("last")
+        return names, after or (names[-1] if names else None)
+
     def delete_manifest(self, reference: Reference | str, *, job: Job | None = None) -> Digest:
         """Delete a manifest by digest; a tag is first resolved to its digest.
 
