@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from engine.errors import InvalidArgument, StorageError
 from engine.images.blobio import ChunkReader, gzip_chunks
@@ -85,7 +85,7 @@ def store_layer_tar(content: ContentStore, layers: LayerStore, parent: str | Non
         with open(tmp, "rb") as source:
             layer = layers.apply(parent, diff_id, source, job=job)
         with open(tmp, "rb") as source:
-            blob = content.put_stream(ChunkReader(gzip_chunks(source)))
+            blob = content.put_stream(cast(BinaryIO, ChunkReader(gzip_chunks(source))))
     finally:
         tmp.unlink(missing_ok=True)
     if job is not None:

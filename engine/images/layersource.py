@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from engine.images.blobio import ChunkReader, gzip_chunks
 from engine.images.content import ContentStore
@@ -51,7 +51,7 @@ def pushable_layer(content: ContentStore, layers: LayerStore, descriptor: LayerD
         return descriptor
     if content.has(descriptor.digest):
         with content.open(descriptor.digest) as source:
-            blob = content.put_stream(ChunkReader(gzip_chunks(source)))
+            blob = content.put_stream(cast(BinaryIO, ChunkReader(gzip_chunks(source))))
         if job is not None:
             job.step("layer compressed", Component.GRAPH_DRIVER, descriptor.diff_id,
                      tar=descriptor.digest, gzip=blob.digest, size=blob.size)
@@ -64,7 +64,7 @@ def pushable_layer(content: ContentStore, layers: LayerStore, descriptor: LayerD
             hasher.update(chunk)
             yield chunk
 
-    blob = content.put_stream(ChunkReader(gzip_chunks(hashed())))
+    blob = content.put_stream(cast(BinaryIO, ChunkReader(gzip_chunks(hashed()))))
     diff_id = "sha256:" + hasher.hexdigest()
     if job is not None:
         job.step("layer re-created", Component.GRAPH_DRIVER, descriptor.diff_id,

@@ -220,8 +220,8 @@ class Pusher:
             job.progress(short, "Layer already exists", component=Component.REGISTRY)
             return "existing", blob, 0
         job.progress(short, "Pushing", 0, blob.size, Component.REGISTRY)
-        with self.content.open(blob.digest) as source:
-            reader = _Progress(source, job, short, blob.size)
+        with self.content.open(blob.digest) as data:
+            reader = _Progress(data, job, short, blob.size)
             self.registry.push_blob(repo, blob.digest, reader, blob.size, job=job)
         job.progress(short, "Pushed", blob.size, blob.size, Component.REGISTRY)
         return "pushed", blob, blob.size

@@ -84,6 +84,7 @@ class DaemonProcess:
                 self.process.kill()
                 self.process.wait(10)
         teardown_root_networking(self.root)
+        remove_empty_cgroup_parents()
         return self.process.returncode
 
     def output(self) -> str:
@@ -102,6 +103,19 @@ def teardown_root_networking(root: Path) -> None:
     from engine.jobs import EventBus  # noqa: PLC0415
 
     NetworkDriver(root, EventBus()).teardown()
+
+
+def remove_empty_cgroup_parents() -> None:
+    """Remove the engine's ``wharf`` cgroup parents if no container cgroup is left in them.
+
+    ``rmdir`` of a cgroup that still has children fails, so a parent another
+    engine is using stays.
+    """
+    root = Path("/sys/fs/cgroup")
+    for parent in [root / "wharf", *root.glob("*/wharf")]:
+        if parent.is_dir() and not any(p.is_dir() for p in parent.iterdir()):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
 
 def start_daemon_process(workdir: Path, root: Path | None = None, wait: bool = True,
