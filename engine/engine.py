@@ -62,6 +62,7 @@ class Engine(SystemService, ImageService, ContainerService, NetworkService):
         self.content = ContentStore(self.state.content)
         self.layers = LayerStore(self.state)
         self.images = ImageStore(self.state, self.content, self.layers)
+        self.insecure_registries = list(insecure)
         self.registry = RegistryClient(insecure_registries=insecure)
         self.puller = Puller(self.registry, self.content, self.layers, self.images)
         self.graph, self.graph_name = select_driver(self.layers)

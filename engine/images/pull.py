@@ -19,6 +19,7 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
@@ -58,6 +59,9 @@ class ImageRecorder(Protocol):
     def record_pull(self, reference: Reference, resolved: ResolvedImage, config_digest: str,
                     config: dict[str, Any]) -> str:
         """Record the image and point ``reference`` at it; returns the image ID."""
+
+    def hold(self, names: set[str]) -> AbstractContextManager[None]:
+        """Keep these chain IDs and blob digests from garbage collection meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -208,26 +212,29 @@ class Puller:
                 counters["downloaded" if fetched >= 0 else "existing"] += 1
                 counters["bytes"] += max(fetched, 0)
 
-        for descriptor in layers:
-            job.progress(_short(descriptor), "Waiting", 0, descriptor.size, Component.REGISTRY)
-        with ThreadPoolExecutor(max_workers=self.max_concurrent_layers,
-                                thread_name_prefix="pull-layer") as pool:
-            futures = [pool.submit(one_layer, index) for index in range(len(layers))]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future in done and future.exception() is not None:
-                    for other in futures:
-                        other.cancel()
-                    raise future.exception()  # type: ignore[misc]
-            for future in futures:
-                future.result()
-        # Verified metadata goes into the content store only now, so the store never
-        # holds a manifest whose layers it does not have.
-        self.content.put(resolved.top.raw, str(resolved.top.digest))
-        if resolved.manifest is not resolved.top:
-            self.content.put(manifest.raw, str(manifest.digest))
-        config_digest = self.content.put(config_raw, str(config_descriptor.digest))
-        image_id = self.recorder.record_pull(ref, resolved, config_digest, config)
+        held = {*chains, *(str(d.digest) for d in layers), str(config_descriptor.digest),
+                str(resolved.top.digest), str(manifest.digest)}
+        with self.recorder.hold(held):  # no prune or rmi may collect them before the record exists
+            for descriptor in layers:
+                job.progress(_short(descriptor), "Waiting", 0, descriptor.size, Component.REGISTRY)
+            with ThreadPoolExecutor(max_workers=self.max_concurrent_layers,
+                                    thread_name_prefix="pull-layer") as pool:
+                futures = [pool.submit(one_layer, index) for index in range(len(layers))]
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                for future in futures:
+                    if future in done and future.exception() is not None:
+                        for other in futures:
+                            other.cancel()
+                        raise future.exception()  # type: ignore[misc]
+                for future in futures:
+                    future.result()
+            # Verified metadata goes into the content store only now, so the store never
+            # holds a manifest whose layers it does not have.
+            self.content.put(resolved.top.raw, str(resolved.top.digest))
+            if resolved.manifest is not resolved.top:
+                self.content.put(manifest.raw, str(manifest.digest))
+            config_digest = self.content.put(config_raw, str(config_descriptor.digest))
+            image_id = self.recorder.record_pull(ref, resolved, config_digest, config)
         job.step("image recorded", Component.GRAPH_DRIVER, str(ref), image_id=image_id,
                  digest=str(resolved.digest), layers=len(layers))
         return PullResult(ref, image_id, str(resolved.digest), counters["downloaded"],

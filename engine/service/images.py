@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.api.model import (
@@ -13,18 +13,28 @@ from engine.api.model import (
     ImageDeleteItem,
     ImageInfo,
     ImportSpec,
+    LoginResult,
     Progress,
+    PushResult,
     PruneFilter,
     PruneResult,
     RegistryAuth,
 )
 from engine.containers.manager import ContainerManager
 from engine.errors import WharfError
+from engine.images import archive
+from engine.images.commit import commit_image
+from engine.images.content import ContentStore
 from engine.images.importer import import_tarball
+from engine.images.layers import LayerStore
+from engine.images.push import Pusher
 from engine.images.pull import Puller
 from engine.images.records import ImageRecord, familiar, parse_created
 from engine.images.store import ImageStore
 from engine.jobs import Component, Event, EventBus, Job
+from engine.registry.client import RegistryClient
+from engine.registry.credentials import Credentials, StaticCredentials
+from engine.registry.login import login
 from engine.registry.reference import parse_reference
 
 _END = object()
@@ -62,6 +72,10 @@ class ImageService:
 
     bus: EventBus
     images: ImageStore
+    content: ContentStore
+    layers: LayerStore
+    registry: RegistryClient
+    insecure_registries: list[str]
     puller: Puller
     containers: ContainerManager
 
@@ -117,16 +131,12 @@ class ImageService:
                            untagged=[i["Untagged"] for i in items if "Untagged" in i],
                            space_reclaimed=answer["SpaceReclaimed"])
 
-    def pull_image(self, ref: str, platform: str = "", auth: RegistryAuth | None = None,
-                   cancel: Cancel | None = None) -> Iterator[Progress]:
-        """Pull, yielding Docker's progress messages; an error raises mid-stream."""
-        reference = parse_reference(ref)
-        job = Job(self.bus, "pull", str(reference), Component.REGISTRY)
+    def _stream(self, job: Job, work: Callable[[Job], Any], cancel: Cancel | None) -> Iterator[Event | Any]:
+        """Run ``work(job)`` in a thread, yielding the job's progress events as they come,
+        then the work's result; an error raises here, in the reader's thread."""
         updates: list[Any] = []
         ready = threading.Condition()
         outcome: dict[str, Any] = {}
-        tag_existed = self.images.exists(str(reference))
-        before = self.images.resolve(str(reference)).id if tag_existed else None
 
         def on_event(event: Event) -> None:
             if event.job_id == job.id and event.kind == "progress":
@@ -134,11 +144,10 @@ class ImageService:
                     updates.append(event)
                     ready.notify()
 
-        def work() -> None:
+        def run() -> None:
             try:
                 with job:
-                    outcome["result"] = self.puller.pull(reference, job, platform=platform or None)
-                    job.emit("pull", str(reference), name=str(reference))
+                    outcome["result"] = work(job)
             except BaseException as exc:  # noqa: BLE001 - handed to the streaming thread
                 outcome["error"] = exc
             with ready:
@@ -146,11 +155,8 @@ class ImageService:
                 ready.notify()
 
         remove = self.bus.listen(on_event)
-        worker = threading.Thread(target=work, name=f"pull {reference}", daemon=True)
-        worker.start()
-        path = reference.familiar_name() if reference.domain == "docker.io" else reference.path
+        threading.Thread(target=run, name=f"{job.name} {job.subject}", daemon=True).start()
         try:
-            yield Progress(f"Pulling from {path}", reference.tag or str(reference.digest or ""))
             while True:
                 with ready:
                     while not updates:
@@ -160,23 +166,120 @@ class ImageService:
                     batch, updates[:] = list(updates), []
                 for item in batch:
                     if item is _END:
-                        raise_from = outcome.get("error")
-                        if raise_from is not None:
-                            raise raise_from
-                        result = outcome["result"]
-                        yield Progress(f"Digest: {result.digest}")
-                        name = reference.familiar()
-                        if before == result.image_id:
-                            yield Progress(f"Status: Image is up to date for {name}")
-                        else:
-                            yield Progress(f"Status: Downloaded newer image for {name}")
+                        if "error" in outcome:
+                            raise outcome["error"]
+                        yield _Result(outcome["result"])
                         return
-                    detail = item.detail
-                    moving = item.action in ("Downloading", "Extracting")
-                    yield Progress(item.action, item.subject,
-                                   detail.get("current") if moving else None, detail.get("total", 0))
+                    yield item
         finally:
             remove()
+
+    def pull_image(self, ref: str, platform: str = "", auth: RegistryAuth | None = None,
+                   cancel: Cancel | None = None) -> Iterator[Progress]:
+        """Pull, yielding Docker's progress messages; an error raises mid-stream."""
+        reference = parse_reference(ref)
+        before = self.images.resolve(str(reference)).id if self.images.exists(str(reference)) else None
+        puller = self.puller if auth is None or not auth.username else Puller(
+            self._registry_for(auth, reference.domain), self.content, self.layers, self.images)
+
+        def work(job: Job) -> Any:
+            result = puller.pull(reference, job, platform=platform or None)
+            job.emit("pull", str(reference), name=str(reference))
+            return result
+
+        path = reference.familiar_name() if reference.domain == "docker.io" else reference.path
+        yield Progress(f"Pulling from {path}", reference.tag or str(reference.digest or ""))
+        for item in self._stream(Job(self.bus, "pull", str(reference), Component.REGISTRY), work, cancel):
+            if isinstance(item, _Result):
+                yield Progress(f"Digest: {item.value.digest}")
+                verdict = "Image is up to date" if before == item.value.image_id else "Downloaded newer image"
+                yield Progress(f"Status: {verdict} for {reference.familiar()}")
+                return
+            yield _progress(item)
+
+    def push_image(self, ref: str, auth: RegistryAuth | None = None,
+                   cancel: Cancel | None = None) -> Iterator[Progress]:
+        """Push, yielding Docker's progress; the last message carries the pushed digest."""
+        reference = parse_reference(ref)
+        registry = self.registry if auth is None or not auth.username else self._registry_for(auth, reference.domain)
+        pusher = Pusher(registry, self.content, self.images)
+
+        def work(job: Job) -> Any:
+            result = pusher.push(reference, job)
+            job.emit("push", str(reference), name=str(reference))
+            return result
+
+        for item in self._stream(Job(self.bus, "push", str(reference), Component.REGISTRY), work, cancel):
+            if isinstance(item, _Result):
+                result = item.value
+                yield Progress(result.status_line, pushed=PushResult(result.tag, result.digest, result.size))
+                return
+            yield _progress(item)
+
+    def _registry_for(self, auth: RegistryAuth, domain: str) -> RegistryClient:
+        """A distribution client using the credentials a request carried (``X-Registry-Auth``)."""
+        return RegistryClient(credentials=StaticCredentials({domain: Credentials(auth.username, auth.password)}),
+                              insecure_registries=self.insecure_registries)
+
+    def login(self, auth: RegistryAuth) -> LoginResult:
+        """``/auth``: check credentials against a registry (the CLI stores them itself)."""
+        server = auth.server_address or "docker.io"
+        for prefix in ("https://", "http://"):
+            server = server.removeprefix(prefix)
+        server = server.split("/", 1)[0]
+        if server == "index.docker.io":
+            server = "docker.io"
+        login(server, auth.username, auth.password, save=False, insecure_registries=self.insecure_registries)
+        return LoginResult()
+
+    def commit_container(self, ref: str, repo: str = "", tag: str = "", author: str = "", comment: str = "",
+                         changes: dict[str, Any] | None = None, pause: bool = True) -> str:
+        """``docker commit``: the container's writable layer as a new image (paused while read)."""
+        record = self.containers.get(ref)
+        paused = False
+        if pause and record.status.value == "running":
+            self.containers.pause(record.id)
+            paused = True
+        try:
+            upper = self.containers.store.folder(record.id) / "upper"
+            reference = f"{repo}:{tag or 'latest'}" if repo else None
+            with Job(self.bus, "commit", record.id, Component.GRAPH_DRIVER) as job:
+                image_id = commit_image(self.images, self.content, self.layers, record.image_id, upper,
+                                        reference=reference, author=author, comment=comment, changes=changes,
+                                        created_by=" ".join(record.args), job=job)
+                job.emit("commit", record.id, name=record.name, image=image_id)
+        finally:
+            if paused:
+                self.containers.unpause(record.id)
+        return image_id
+
+    def save_images(self, names: list[str]) -> Iterator[bytes]:
+        """``docker save``: Docker's archive (with an OCI layout inside) of the named images."""
+        reader = archive.save(self.images, self.content, self.layers, names)
+        return iter(lambda: reader.read(1 << 20), b"")
+
+    def load_images(self, tar: Iterator[bytes]) -> list[str]:
+        """``docker load``: the tags (or IDs) of the images loaded."""
+        with Job(self.bus, "load", "-", Component.GRAPH_DRIVER) as job:
+            loaded = archive.load(self.images, self.content, self.layers, _IterReader(tar), job=job)
+            for name in loaded:
+                job.emit("load", name, name=name)
+        return loaded
+
+    def export_container(self, ref: str) -> Iterator[bytes]:
+        """``docker export``: the container's filesystem as a tar."""
+        record = self.containers.get(ref)
+        mounted = self._rootfs(record)  # type: ignore[attr-defined]
+        rootfs = mounted.__enter__()
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                reader = archive.export_container(rootfs)
+                yield from iter(lambda: reader.read(1 << 20), b"")
+            finally:
+                mounted.__exit__(None, None, None)
+
+        return chunks()
 
     def import_image(self, spec: ImportSpec, tar: Iterator[bytes], cancel: Cancel | None = None) -> Iterator[Progress]:
         """``docker import``: the body (a rootfs tarball) as a one-layer image."""
@@ -188,6 +291,20 @@ class ImageService:
                                     job=job)
             job.emit("import", record.id, name=reference or record.id)
         yield Progress(record.id)
+
+
+class _Result:
+    """The value a streamed job returned."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _progress(event: Event) -> Progress:
+    """Docker's progress message for one of a job's progress events."""
+    moving = event.action in ("Downloading", "Extracting", "Pushing")
+    return Progress(event.action, event.subject, event.detail.get("current") if moving else None,
+                    event.detail.get("total", 0))
 
 
 class _IterReader:

@@ -67,7 +67,8 @@ class LogsScreen(ViewScreen):
 
     def body(self):
         """Log, status line, search prompt."""
-        yield RichLog(id="log", wrap=False, markup=False, highlight=False, max_lines=KEEP, auto_scroll=True)
+        yield RichLog(id="log", wrap=False, markup=False, highlight=False, max_lines=KEEP, auto_scroll=True,
+                      min_width=20)
         yield Static("", id="log-status")
         yield Input(placeholder="search (Enter jumps, Esc closes)", id="log-search")
 

@@ -230,11 +230,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """Esc on the main screen: clear marks and filters."""
         pane = self.query_one(ContainersPane)
         if pane.marked:
-            pane.marked.clear()
-            pane._render_rows()
-            pane.table.clear()
-            pane.table._cells.clear()
-            pane._render_rows()
+            pane.clear_marks()
 
     def on_terminal_ready(self, message: TerminalReady) -> None:
         """Suspend the app and relay the terminal to the container."""

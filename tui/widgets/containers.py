@@ -236,7 +236,7 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
             "mark": Text("●", style="bold yellow") if row.id in self.marked else " ",
             "id": row.short_id,
             "name": row.name,
-            "state": Text(row.state, style=STATE_STYLE.get(row.state, "")),
+            "state": Text(row.state, style=STATE_STYLE.get(row.state, ""), justify="left"),
             "image": row.image,
             "ports": row.ports or "–",
             "up": uptime(row),
@@ -304,6 +304,13 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_stats()
+
+    def clear_marks(self) -> None:
+        """Unmark every row."""
+        for key in list(self.marked):
+            self.marked.discard(key)
+            self.table.set_cell(key, "mark", " ")
+        self.border_subtitle = self._subtitle(self.table.row_count)
 
     def action_filter(self) -> None:
         """Open the filter prompt."""

@@ -97,7 +97,7 @@ class EngineView(ReportsWorkerErrors, Vertical):
     def compose(self):
         """The notice and the log."""
         yield Static(NO_JOURNAL, id="journal-notice")
-        yield RichLog(id="journal", wrap=True, markup=False, max_lines=KEEP, auto_scroll=True)
+        yield RichLog(id="journal", wrap=True, markup=False, max_lines=KEEP, auto_scroll=True, min_width=20)
 
     def on_mount(self) -> None:
         """Titles."""
