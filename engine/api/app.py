@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.api import routes_containers, routes_exec, routes_images, routes_networks, routes_system
+from engine.api import (routes_archives, routes_containers, routes_exec, routes_images, routes_networks,
+                        routes_system)
 from engine.api.bridge import Workers
 from engine.api.router import Api
 
@@ -18,6 +19,6 @@ def build_api(backend: Any, workers: Workers | None = None) -> Api:
         workers: the pool for short blocking calls (a new one of 32 threads by default).
     """
     api = Api(backend, workers)
-    for module in (routes_system, routes_containers, routes_exec, routes_images, routes_networks):
+    for module in (routes_system, routes_archives, routes_containers, routes_exec, routes_images, routes_networks):
         module.register(api)
     return api

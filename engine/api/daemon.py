@@ -104,6 +104,7 @@ def run_daemon(socket_path: str, root: str, tcp: tuple[str, int] | None = None,
     """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per registry request is noise
     socket_path = os.path.abspath(socket_path)
     try:
         state = StateRoot.at(root)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import secrets
 import threading
 from contextlib import contextmanager
@@ -122,7 +124,7 @@ class ContainerService:
         return ContainerInfo(
             id=record.id, name=record.name, created=record.created, image=record.spec.image,
             image_id=record.image_id, path=record.args[0] if record.args else "", args=record.args[1:],
-            state=state, spec=record.spec, env=record.env, exposed_ports=record.exposed_ports,
+            state=state, spec=_shown_spec(record), env=record.env, exposed_ports=record.exposed_ports,
             networks=networks, ports=list(record.ports), mounts=mounts,
             restart_count=record.restart.restart_count, log_path=str(folder / f"{record.id}-json.log"),
             hostname_path=str(folder / "hostname"), hosts_path=str(folder / "hosts"),
@@ -525,6 +527,13 @@ def _drain(stream: ProcessStream, info: ExecInfo) -> None:
     info.exit_code = stream.wait()
     info.running = False
     stream.close()
+
+
+def _shown_spec(record: ContainerRecord) -> ContainerCreateSpec:
+    """The create request as inspect shows it: with the image's StopSignal when the request had none."""
+    if record.spec.stop_signal or record.stop_signal in ("", "SIGTERM"):
+        return record.spec
+    return dataclasses.replace(record.spec, stop_signal=record.stop_signal)
 
 
 def _labels_match(labels: dict[str, str], filters: PruneFilter) -> bool:

@@ -285,7 +285,9 @@ class ImageService:
         """``docker import``: the body (a rootfs tarball) as a one-layer image."""
         if spec.source not in ("", "-"):
             raise WharfError("importing from a URL is not supported: pipe the tarball to docker import -")
-        reference = f"{spec.repo}:{spec.tag or 'latest'}" if spec.repo else None
+        reference = None
+        if spec.repo:  # the CLI sends "name:tag" in repo and no tag
+            reference = f"{spec.repo}:{spec.tag}" if spec.tag else str(parse_reference(spec.repo))
         with Job(self.bus, "import", reference or "-", Component.GRAPH_DRIVER) as job:
             record = import_tarball(self.images, _IterReader(tar), reference=reference, message=spec.message,
                                     job=job)
