@@ -300,7 +300,7 @@ def test_images_tag_and_remove(dc: Any, errors: types.ModuleType, image: str) ->
     repo = f"mybox-{uuid.uuid4().hex[:6]}"
     assert dc.images.get(image).tag(repo, "v1") is True
     assert f"{repo}:v1" in dc.images.get(image).tags
-    removed = dc.images.remove(f"{repo}:v1")
+    removed = dc.api.remove_image(f"{repo}:v1")  # docker-py's images.remove returns None
     assert {"Untagged": f"{repo}:v1"} in removed
     with pytest.raises(errors.ImageNotFound):
         dc.images.get(f"{repo}:v1")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
+import http.client
+import json
+import socket
 import threading
 import time
 
@@ -56,52 +58,56 @@ def test_remove_is_refused_while_running_unless_forced(daemon: Daemon, busybox: 
     assert gone.returncode == 1 and "No such" in gone.stderr
 
 
-def _wait_in_background(daemon: Daemon, *args: str) -> tuple[threading.Thread, dict[str, subprocess.CompletedProcess[str]]]:
-    out: dict[str, subprocess.CompletedProcess[str]] = {}
-    thread = threading.Thread(target=lambda: out.setdefault("done", daemon.docker(*args, check=False)))
-    thread.start()
-    return thread, out
+class _Unix(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(self.path)
 
 
-def test_wait_conditions(daemon: Daemon, busybox: str) -> None:
-    daemon.docker("create", "--name", "waiter", busybox, "sh", "-c", "sleep 0.5; exit 5")
-    # not-running on a created container returns at once (as dockerd's API does)
-    not_running = daemon.docker("run", "--rm", "--network", "none", busybox, "true")  # warm-up, keeps the CLI honest
-    assert not_running.returncode == 0
-    daemon.docker("start", "waiter")
-    assert daemon.docker("wait", "waiter", timeout=20).stdout.strip() == "5"
-    # next-exit: the *next* exit after the call, not the one already recorded
-    thread, out = _wait_in_background(daemon, "container", "wait", "waiter")
-    time.sleep(0.3)
-    daemon.docker("start", "waiter")
-    thread.join(20)
-    assert out["done"].stdout.strip() == "5"
-    # removed: through the API condition (the CLI only uses next-exit / not-running)
-    import http.client  # noqa: PLC0415
-    import json  # noqa: PLC0415
-    import socket  # noqa: PLC0415
-
-    class Unix(http.client.HTTPConnection):
-        def connect(self) -> None:
-            self.sock = socket.socket(socket.AF_UNIX)
-            self.sock.connect(str(daemon.socket))
-
+def _api_wait(daemon: Daemon, name: str, condition: str) -> tuple[threading.Thread, dict[str, object]]:
+    """``POST /containers/<name>/wait?condition=`` in a thread; its JSON body lands in ``result["body"]``."""
     result: dict[str, object] = {}
 
-    def wait_removed() -> None:
-        conn = Unix("localhost", timeout=30)
-        conn.request("POST", "/containers/waiter/wait?condition=removed")
+    def call() -> None:
+        conn = _Unix(str(daemon.socket))
+        conn.request("POST", f"/containers/{name}/wait?condition={condition}")
         response = conn.getresponse()
         result["status"] = response.status
         result["body"] = json.loads(response.read())
 
-    waiter = threading.Thread(target=wait_removed)
-    waiter.start()
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread, result
+
+
+def test_wait_conditions(daemon: Daemon, busybox: str) -> None:
+    daemon.docker("create", "--name", "waiter", busybox, "sh", "-c", "sleep 0.5; exit 5")
+    thread, created = _api_wait(daemon, "waiter", "not-running")
+    thread.join(10)
+    assert created["body"]["StatusCode"] == 0  # created, not running: at once
+    daemon.docker("start", "waiter")
+    assert daemon.docker("wait", "waiter", timeout=20).stdout.strip() == "5"
+    # not-running on an exited container: at once; next-exit: only after the next run
+    thread, now = _api_wait(daemon, "waiter", "not-running")
+    thread.join(10)
+    assert now["body"]["StatusCode"] == 5
+    thread, later = _api_wait(daemon, "waiter", "next-exit")
     time.sleep(0.5)
-    assert "body" not in result  # still waiting: not removed yet (the headers come at once, as dockerd's)
+    assert "body" not in later  # the recorded exit does not count
+    daemon.docker("start", "waiter")
+    thread.join(20)
+    assert later["status"] == 200 and later["body"]["StatusCode"] == 5
+    # removed: not before the container is gone
+    thread, removed = _api_wait(daemon, "waiter", "removed")
+    time.sleep(0.5)
+    assert "body" not in removed  # still waiting (the headers come at once, as dockerd's)
     daemon.docker("rm", "waiter")
-    waiter.join(20)
-    assert result["status"] == 200 and result["body"]["StatusCode"] == 5
+    thread.join(20)
+    assert removed["status"] == 200 and removed["body"]["StatusCode"] == 5
 
 
 def test_rename(daemon: Daemon, busybox: str) -> None:
