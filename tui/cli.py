@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "daemon":
         return _run_daemon(args)
     if args.command == "serve":
-        return _unavailable("wharf serve")
+        from tui.serve import serve_console  # noqa: PLC0415
+
+        return serve_console(args.port, root=args.root, host=args.host)
     return _run_console(args)
 
 

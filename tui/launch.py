@@ -3,12 +3,10 @@
 ``run_console(root, host)`` is what ``wharf`` calls. ``python -m tui.launch
 [--host URL] [--root DIR]`` does the same without the rest of the CLI.
 
-The lead wires two things here (marked WIRE):
-
-- the embedded engine: :func:`embedded_target` asks ``engine.api.embedded``
-  (if it exists) to start an engine on ``root`` and return its socket URL;
-- registry browsing: :func:`make_registry_browser` builds the
-  :class:`~tui.data.registry.RegistryBrowser` from the client.
+Two things are built here: the embedded engine (:func:`embedded_target`, via
+``engine.api.embedded`` — the only place the console touches the engine's
+server) and the registry browser behind the repository pane
+(:func:`make_registry_browser`).
 """
 
 from __future__ import annotations
@@ -37,29 +35,33 @@ def make_client(target: EngineTarget) -> Any:
 
 
 def make_registry_browser(client: Any) -> RegistryBrowser:
-    """WIRE: the registry browser behind the repository pane.
+    """The registry browser behind the repository pane.
 
-    Uses ``engine.client.registry_browser(client)`` when the client package
-    provides it; otherwise a stand-in that says browsing is not wired.
+    Registries are browsed from the console's side, as ``docker manifest
+    inspect`` does, with the user's docker credentials; hosts in
+    ``WHARF_INSECURE_REGISTRIES`` may use plain http (loopback always may).
     """
-    try:
-        from engine.client import registry_browser  # type: ignore[attr-defined]  # noqa: PLC0415
-    except ImportError:
-        return NoRegistryBrowser()
-    return registry_browser(client)
+    from tui.data.registry_engine import EngineRegistryBrowser  # noqa: PLC0415
+
+    insecure = [h for h in os.environ.get("WHARF_INSECURE_REGISTRIES", "").split(",") if h]
+    return EngineRegistryBrowser(insecure)
 
 
 def embedded_target(root: str) -> tuple[EngineTarget | None, Callable[[], None]]:
-    """WIRE: start (or find) the engine that serves ``root``; returns its target and a stop function.
+    """Start (or find) the engine that serves ``root``; returns its target and a stop function.
 
-    Looks for ``engine.api.embedded.start_embedded(root) -> (url, stop)``;
-    without it, no embedded engine is offered.
+    ``engine.api.embedded.start_embedded`` serves the engine from a thread of
+    this process, or returns the socket of the ``wharf daemon`` serving ``root``.
     """
+    from engine.api.embedded import start_embedded  # noqa: PLC0415 - the one place the console starts an engine
+
+    from engine.errors import WharfError  # noqa: PLC0415
+
     try:
-        from engine.api.embedded import start_embedded  # type: ignore[import-not-found]  # noqa: PLC0415
-    except ImportError:
+        url, stop = start_embedded(root)
+    except (WharfError, OSError) as exc:
+        print(f"wharf: the embedded engine on {root} could not start: {exc}", file=sys.stderr)
         return None, lambda: None
-    url, stop = start_embedded(root)
     return EngineTarget("embedded", url, f"Wharf's own engine on {root}"), stop
 
 

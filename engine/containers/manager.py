@@ -41,6 +41,7 @@ from engine.network.etcfiles import render_hosts, render_resolv_conf
 from engine.network.records import PortBinding as NetPortBinding
 from engine.runtime.records import STOPPED
 from engine.runtime.runtime import Runtime
+from engine.runtime.spec import RLIMIT_NAMES, ProcessSpec, Rlimit, clamp_rlimits
 from engine.storage.driver import GraphDriver
 from engine.volumes.store import VolumeStore
 
@@ -155,6 +156,7 @@ class ContainerManager:
                 stop_signal=spec.stop_signal or config.get("StopSignal") or "SIGTERM",
                 restart=RestartTracker(policy=policy, maximum_retry_count=retries))
             signal_number(record.stop_signal)
+            record.warnings = _rlimit_warnings(spec)
             folder = self._folder(record)
             for sub in ("upper", "work", "merged"):
                 (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -421,13 +423,20 @@ class ContainerManager:
         """Undo what a start set up: network, runtime state, the rootfs mount."""
         self.network.release(record.id, job=job)
         self._delete_runtime(record)
-        if record.rootfs.mounted:
-            self.graph.unmount(record.rootfs.target)
+        merged = str(self._folder(record) / "merged")
+        if record.rootfs.mounted or os.path.ismount(merged):  # an engine killed mid-start saved no flag
+            self.graph.unmount(record.rootfs.target or merged)
             record.rootfs.mounted = False
 
     def adopt(self) -> None:
         """Take back every container after an engine restart (see the module docs)."""
         for record in self.store.all():
+            half_started = (self.runtime.paths(record.id).state.exists()
+                            or os.path.ismount(self._folder(record) / "merged"))
+            if record.status in (Status.CREATED, Status.EXITED) and half_started:
+                self._tear_down(record, None)  # an engine killed mid-start: back to a clean stop
+                self.store.save(record)
+                continue
             if record.status not in (Status.RUNNING, Status.PAUSED, Status.RESTARTING):
                 continue
             try:
@@ -613,6 +622,13 @@ class ContainerManager:
     def close(self) -> None:
         """Stop supervising (containers keep running; a new engine adopts them)."""
         self._closing = True
+
+
+def _rlimit_warnings(spec: ContainerCreateSpec) -> list[str]:
+    """The warnings the start will give for ulimits above the engine's own (Docker's CLI prints
+    create's warnings)."""
+    known = [u for u in spec.resources.ulimits if u.name.lower().removeprefix("rlimit_") in RLIMIT_NAMES]
+    return clamp_rlimits(ProcessSpec(args=["true"], rlimits=[Rlimit(u.name, u.soft, u.hard) for u in known]))
 
 
 def _ports_of(exposed: dict[str, Any]) -> list[tuple[int, str]]:

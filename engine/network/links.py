@@ -72,8 +72,9 @@ def host_rtnl() -> Iterator[IPRoute]:
         ipr.close()
 
 
-def _socket_in_netns(netns_path: str) -> socket.socket:
-    """A netlink route socket living in the namespace at ``netns_path`` (made by one thread)."""
+def _socket_in_netns(netns_path: str, family: int = socket.AF_NETLINK) -> socket.socket:
+    """A netlink route socket (or a ``family`` datagram socket) living in the namespace at
+    ``netns_path`` (made by one thread)."""
     result: dict[str, object] = {}
 
     def enter_and_open() -> None:
@@ -86,7 +87,7 @@ def _socket_in_netns(netns_path: str) -> socket.socket:
                     raise OSError(code, os.strerror(code))
             finally:
                 os.close(fd)
-            result["socket"] = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0)
+            result["socket"] = socket.socket(family, socket.SOCK_DGRAM, 0)
         except OSError as error:
             result["error"] = error
 
@@ -245,9 +246,32 @@ def configure_peer(netns_path: str, ifname: str, ip: str, prefixlen: int, gatewa
             raise _fail(f"cannot configure {ifname} in {netns_path}", error) from error
 
 
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _loopback_up_ioctl(netns_path: str) -> None:
+    """``lo`` up with two ioctls on an inet socket made in the namespace (no netlink round trips)."""
+    import fcntl  # noqa: PLC0415
+    import struct  # noqa: PLC0415
+
+    sock = _socket_in_netns(netns_path, socket.AF_INET)
+    try:
+        request = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request))[1]
+        if not flags & _IFF_UP:
+            fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
+    finally:
+        sock.close()
+
+
 @off_event_loop
 def loopback_up(netns_path: str) -> None:
     """Bring ``lo`` up inside the namespace (what ``--network none`` leaves)."""
+    try:
+        _loopback_up_ioctl(netns_path)
+        return
+    except (OSError, NetworkError):
+        pass  # fall back to netlink, which reports the error properly
     with netns_rtnl(netns_path) as ipr:
         try:
             lo = link_index(ipr, "lo")

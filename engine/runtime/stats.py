@@ -11,6 +11,7 @@ CPU% = Δcontainer / Δsystem × online CPUs × 100.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -82,7 +83,8 @@ class StatsSampler:
 
     Call :meth:`track` once per container (with its cgroup and init PID),
     then :meth:`sample` on every tick; :meth:`untrack` or :meth:`close` to
-    release the open files.
+    release the open files. Thread-safe: concurrent stats requests share one
+    sampler, so a lock keeps one thread from closing fds another is reading.
     """
 
     _V1 = {"cpu": ("cpuacct", "cpuacct.usage"), "mem": ("memory", "memory.usage_in_bytes"),
@@ -94,6 +96,7 @@ class StatsSampler:
            "pids": ("pids", "pids.current"), "blkio": ("io", "io.stat")}
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
         self._files: dict[str, dict[str, int]] = {}
         self._versions: dict[str, int] = {}
         self._proc_stat = os.open("/proc/stat", os.O_RDONLY | os.O_CLOEXEC)
@@ -101,6 +104,10 @@ class StatsSampler:
 
     def track(self, container_id: str, cgroup: Cgroup, pid: int | None = None) -> None:
         """Open ``container_id``'s files; ``pid`` (its init) gives the network counters."""
+        with self._lock:
+            self._track(container_id, cgroup, pid)
+
+    def _track(self, container_id: str, cgroup: Cgroup, pid: int | None) -> None:
         self.untrack(container_id)
         table = self._V1 if cgroup.version == 1 else self._V2
         fds: dict[str, int] = {}
@@ -122,15 +129,17 @@ class StatsSampler:
 
     def untrack(self, container_id: str) -> None:
         """Close ``container_id``'s files."""
-        for fd in self._files.pop(container_id, {}).values():
-            os.close(fd)
-        self._versions.pop(container_id, None)
+        with self._lock:
+            for fd in self._files.pop(container_id, {}).values():
+                os.close(fd)
+            self._versions.pop(container_id, None)
 
     def close(self) -> None:
         """Close everything."""
-        for container_id in list(self._files):
-            self.untrack(container_id)
-        os.close(self._proc_stat)
+        with self._lock:
+            for container_id in list(self._files):
+                self.untrack(container_id)
+            os.close(self._proc_stat)
 
     def _system(self) -> tuple[int, int]:
         total, cpus = 0, 0
@@ -143,6 +152,10 @@ class StatsSampler:
 
     def sample(self, ids: list[str] | None = None) -> dict[str, Sample]:
         """One sample of each tracked container (or of ``ids``); vanished files read as 0."""
+        with self._lock:
+            return self._sample(ids)
+
+    def _sample(self, ids: list[str] | None) -> dict[str, Sample]:
         system, cpus = self._system()
         now = time.time()
         result = {}

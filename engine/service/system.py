@@ -77,7 +77,8 @@ class SystemService(SystemOnlyBackend):
                        "upper": str(folder / "upper"), "work": str(folder / "work"),
                        "lower": list(record.rootfs.lowerdir), "options": record.rootfs.options,
                        "mounted": record.rootfs.mounted},
-            "namespaces": {}, "cgroup": {}, "network": [],
+            "host_pid": record.pid, "container_pid": 1 if record.pid else 0,
+            "namespaces": {}, "cgroup": {}, "network": {},
             "files": {"hostname": str(folder / "hostname"), "hosts": str(folder / "hosts"),
                       "resolv.conf": str(folder / "resolv.conf"), "log": str(folder / f"{record.id}-json.log")},
         }
@@ -102,10 +103,9 @@ class SystemService(SystemOnlyBackend):
             for network in self.network.list():
                 endpoint = network.containers.get(record.id)
                 if endpoint is not None:
-                    anatomy["network"].append({"network": network.name, "bridge": network.bridge,
-                                               "veth_host": endpoint.host_ifname, "interface": endpoint.ifname,
-                                               "address": endpoint.cidr, "mac": endpoint.mac,
-                                               "gateway": endpoint.gateway})
+                    anatomy["network"][network.name] = {
+                        "bridge": network.bridge, "veth_host": endpoint.host_ifname, "interface": endpoint.ifname,
+                        "address": endpoint.cidr, "mac": endpoint.mac, "gateway": endpoint.gateway}
         anatomy["ports"] = [{"container": f"{p.container_port}/{p.protocol}", "host": f"{p.host_ip or '0.0.0.0'}:"
                              f"{p.host_port}"} for p in record.ports]
         anatomy["state_folder"] = str(Path(folder))

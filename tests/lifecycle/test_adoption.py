@@ -111,4 +111,8 @@ def test_an_engine_killed_during_start_leaves_a_discoverable_container(workdir: 
     if known:
         first.docker("rm", "-f", *known)
     assert first.docker("ps", "-aq").stdout == ""
+    root = str(workdir / "root")
+    left = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+            if line.split()[4].startswith(root)]
+    assert left == [], left  # the half-started ones' root filesystems were unmounted too
     stop_daemon(first)

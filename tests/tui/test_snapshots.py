@@ -148,6 +148,9 @@ class TestContainerViews:
             await _home(pilot)
             await pilot.press("l")
             await wait_for(pilot, lambda: len(getattr(pilot.app.screen, "lines", ())) == 120)
+            log = pilot.app.screen.query_one("RichLog")
+            await wait_for(pilot, lambda: len(log.lines) >= 120 and log.scroll_y == log.max_scroll_y > 0)
+            await pilot.pause(0.2)
 
         assert snap_compare(make_app(), run_before=logs, terminal_size=size)
 
