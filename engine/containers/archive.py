@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.api.model import PathStat
 from engine.errors import InvalidArgument, NotFound, WharfError
+from engine.images.blobio import ChunkReader
 from engine.images.unpack import apply_layer
 from engine.runtime.safepath import clean_path, fd_path
 from engine.runtime.syscalls import openat2
@@ -119,24 +120,6 @@ def read_archive(rootfs: str, path: str, chunk_size: int = 1 << 16) -> Iterator[
             raise NotFound(f"Could not read {path} in container: {error}")
 
 
-class _Chunks:
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            out, self._buffer = self._buffer, b""
-        else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
-
-
 def write_archive(rootfs: str, path: str, chunks: Iterator[bytes]) -> None:
     """Extract a tar stream into the folder ``path`` of the container.
 
@@ -155,6 +138,6 @@ def write_archive(rootfs: str, path: str, chunks: Iterator[bytes]) -> None:
     try:
         # The confined extractor opens its root with O_NOFOLLOW, so it takes the folder's
         # real path; from there on it never follows a symlink.
-        apply_layer(_Chunks(chunks), Path(os.readlink(fd_path(fd))))  # type: ignore[arg-type]
+        apply_layer(ChunkReader(chunks), Path(os.readlink(fd_path(fd))))  # type: ignore[arg-type]
     finally:
         os.close(fd)

@@ -23,6 +23,7 @@ from engine.api.model import (
 from engine.containers.manager import ContainerManager
 from engine.errors import WharfError
 from engine.images import archive
+from engine.images.blobio import ChunkReader
 from engine.images.commit import commit_image
 from engine.images.content import ContentStore
 from engine.images.importer import import_tarball
@@ -261,7 +262,7 @@ class ImageService:
     def load_images(self, tar: Iterator[bytes]) -> list[str]:
         """``docker load``: the tags (or IDs) of the images loaded."""
         with Job(self.bus, "load", "-", Component.GRAPH_DRIVER) as job:
-            loaded = archive.load(self.images, self.content, self.layers, _IterReader(tar), job=job)
+            loaded = archive.load(self.images, self.content, self.layers, ChunkReader(tar), job=job)
             for name in loaded:
                 job.emit("load", name, name=name)
         return loaded
@@ -289,7 +290,7 @@ class ImageService:
         if spec.repo:  # the CLI sends "name:tag" in repo and no tag
             reference = f"{spec.repo}:{spec.tag}" if spec.tag else str(parse_reference(spec.repo))
         with Job(self.bus, "import", reference or "-", Component.GRAPH_DRIVER) as job:
-            record = import_tarball(self.images, _IterReader(tar), reference=reference, message=spec.message,
+            record = import_tarball(self.images, ChunkReader(tar), reference=reference, message=spec.message,
                                     job=job)
             job.emit("import", record.id, name=reference or record.id)
         yield Progress(record.id)
@@ -307,23 +308,3 @@ def _progress(event: Event) -> Progress:
     moving = event.action in ("Downloading", "Extracting", "Pushing")
     return Progress(event.action, event.subject, event.detail.get("current") if moving else None,
                     event.detail.get("total", 0))
-
-
-class _IterReader:
-    """A file-like ``read`` over an iterator of byte chunks (a request body)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            out, self._buffer = self._buffer, b""
-        else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
