@@ -65,5 +65,12 @@ class WharfDaemon:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        subprocess.run(["umount", "-R", str(self.workdir)], capture_output=True, check=False)
+        # Containers are gone and the daemon stopped: undo its bridges and firewall chains too.
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from engine.jobs import EventBus  # noqa: PLC0415
+        from engine.network.driver import NetworkDriver  # noqa: PLC0415
+
+        if self.root.exists():
+            NetworkDriver(self.root, EventBus()).teardown()
+        subprocess.run(["umount", "-R", "-l", str(self.workdir)], capture_output=True, check=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
