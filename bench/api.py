@@ -2,14 +2,15 @@
 
     sudo .venv/bin/python bench/api.py [--containers 100] [--runs 9]
 
-Both engines run in the same invocation, each with ``--containers``
+Both engines run at once in the same invocation, each with ``--containers``
 busybox ``sleep`` containers (``--network none``, started a few at a time):
 
 - Wharf: ``wharf daemon`` on a temporary socket and root (bench/wharfd.py);
 - dockerd: Debian's dockerd on its own socket, ``--iptables=false`` (bench/peer.py).
 
-For each engine it times, ``--runs`` times after three warm-ups, the docker
-CLI (``docker ps``, ``docker ps -a``, ``docker inspect <one>``) and the bare
+They take turns, so machine noise hits both alike. Each is timed ``--runs``
+times after three warm-ups: the docker CLI (``docker ps``, ``docker ps -a``,
+``docker inspect <one>``) and (3 × ``--runs``) the bare
 HTTP requests behind them (``GET /containers/json``, ``GET
 /containers/{id}/json`` over the unix socket with httpx), and prints medians
 and the Wharf/dockerd ratios, also with the docker CLI's own cost (start-up
@@ -41,7 +42,10 @@ from harness.registry import start_registry  # noqa: E402  # type: ignore[import
 
 
 def _docker(host: str, *args: str) -> str:
-    return subprocess.run([docker_cli(), "-H", host, *args], check=True, capture_output=True, text=True).stdout
+    done = subprocess.run([docker_cli(), "-H", host, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: docker -H {host} {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
 
 
 def _populate(host: str, reference: str, count: int) -> list[str]:
@@ -60,47 +64,62 @@ def _populate(host: str, reference: str, count: int) -> list[str]:
     return ids
 
 
-def _median_ms(action: Callable[[], object], runs: int) -> float:
-    for _ in range(3):
-        action()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def _timed_ms(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
 
 
-def _cli_floor_ms(runs: int) -> float:
+def _cli_floor() -> Callable[[], object]:
     """The docker CLI's own cost: ``docker ps`` failing at once on a socket nobody serves."""
     dead = f"unix://{tempfile.gettempdir()}/bench-api-nobody-{time.monotonic_ns()}.sock"
-
-    def fail() -> None:
-        subprocess.run([docker_cli(), "-H", dead, "ps"], capture_output=True, check=False)
-
-    return _median_ms(fail, runs)
+    return lambda: subprocess.run([docker_cli(), "-H", dead, "ps"], capture_output=True, check=False)
 
 
-def _measure(host: str, socket_path: Path, ids: list[str], runs: int) -> dict[str, float]:
-    one = ids[len(ids) // 2]
-    time.sleep(2)  # let the engine settle after starting them all
-    figures = {
-        "docker ps": _median_ms(lambda: _docker(host, "ps"), runs),
-        "docker ps -a": _median_ms(lambda: _docker(host, "ps", "-a"), runs),
-        "docker inspect": _median_ms(lambda: _docker(host, "inspect", one), runs),
-    }
-    with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://docker") as http:
-        def listed() -> None:
-            response = http.get("/containers/json")
-            response.raise_for_status()
-            assert len(response.json()) == len(ids)
+class _Engine:
+    """One engine's actions to time: the CLI and the bare HTTP requests behind it."""
 
-        def inspected() -> None:
-            http.get(f"/containers/{one}/json").raise_for_status()
+    def __init__(self, host: str, socket_path: Path, ids: list[str]) -> None:
+        self.host, self.ids, self.one = host, ids, ids[len(ids) // 2]
+        self.http = httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://docker")
 
-        figures["GET /containers/json"] = _median_ms(listed, runs * 3)
-        figures["GET /containers/{id}/json"] = _median_ms(inspected, runs * 3)
-    return figures
+    def actions(self) -> dict[str, Callable[[], object]]:
+        return {
+            "docker ps": lambda: _docker(self.host, "ps"),
+            "docker ps -a": lambda: _docker(self.host, "ps", "-a"),
+            "docker inspect": lambda: _docker(self.host, "inspect", self.one),
+            "GET /containers/json": self._listed,
+            "GET /containers/{id}/json": lambda: self.http.get(f"/containers/{self.one}/json").raise_for_status(),
+        }
+
+    def _listed(self) -> None:
+        response = self.http.get("/containers/json")
+        response.raise_for_status()
+        assert len(response.json()) == len(self.ids)
+
+
+def _measure(engines: dict[str, _Engine], runs: int) -> dict[str, dict[str, float]]:
+    """Medians per engine and action; the engines take turns, so machine noise hits both alike."""
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
+    actions = {name: engine.actions() for name, engine in engines.items()}
+    for label in next(iter(actions.values())):
+        count = runs if label.startswith("docker") else runs * 3
+        for round_ in range(count + 3):
+            for name in engines:
+                elapsed = _timed_ms(actions[name][label])
+                if round_ >= 3:  # three warm-ups
+                    times[name].setdefault(label, []).append(elapsed)
+    return {name: {label: statistics.median(v) for label, v in per.items()} for name, per in times.items()}
+
+
+def _teardown_wharf(root: Path) -> None:
+    """Undo what the stopped Wharf daemon left on the host: its bridges, chains and mounts."""
+    from engine.jobs import EventBus  # noqa: PLC0415
+    from engine.network.driver import NetworkDriver  # noqa: PLC0415
+
+    if root.exists():
+        NetworkDriver(root, EventBus()).teardown()
+        subprocess.run(["umount", "-R", "-l", str(root)], capture_output=True, check=False)
 
 
 def main() -> int:
@@ -111,25 +130,27 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    wharf_root = work / "wharf-root"  # ours, so its bridge and chains can be torn down after the daemon stops
     registry = start_registry(work / "registry")
-    results: dict[str, dict[str, float]] = {}
     try:
         reference = push_layout(busybox_layout(), registry.host, "busybox", "latest").reference
-        with WharfDaemon() as wharf:
-            began = time.perf_counter()
-            ids = _populate(wharf.host, reference, args.containers)
-            print(f"wharf:   {args.containers} containers started in {time.perf_counter() - began:.1f} s")
-            results["wharf"] = _measure(wharf.host, wharf.socket, ids, args.runs)
-        with PeerDocker(insecure_registries=[registry.host]) as peer:
-            began = time.perf_counter()
-            ids = _populate(peer.host, reference, args.containers)
-            print(f"dockerd: {args.containers} containers started in {time.perf_counter() - began:.1f} s")
-            results["dockerd"] = _measure(peer.host, peer.socket, ids, args.runs)
+        with WharfDaemon(root=wharf_root) as wharf, PeerDocker(insecure_registries=[registry.host]) as peer:
+            engines = {}
+            for name, engine in (("wharf", wharf), ("dockerd", peer)):
+                began = time.perf_counter()
+                ids = _populate(engine.host, reference, args.containers)
+                print(f"{name + ':':8s} {args.containers} containers started in {time.perf_counter() - began:.1f} s")
+                engines[name] = _Engine(engine.host, engine.socket, ids)
+            time.sleep(2)  # let both settle after starting them all
+            results = _measure(engines, args.runs)
+            for measured in engines.values():
+                measured.http.close()
+            floor = statistics.median(_timed_ms(_cli_floor()) for _ in range(args.runs))
     finally:
         registry.remove()
+        _teardown_wharf(wharf_root)
         shutil.rmtree(work, ignore_errors=True)
 
-    floor = _cli_floor_ms(args.runs)
     print(f"\n{args.containers} running containers; median of {args.runs} runs (CLI) / {args.runs * 3} (HTTP), ms")
     print(f"docker CLI floor (start-up and a failed ping, no engine): {floor:.1f} ms")
     print(f"  {'':28s} {'wharf':>9s} {'dockerd':>9s} {'ratio':>7s} {'ratio less CLI floor':>21s}")

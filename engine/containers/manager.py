@@ -430,6 +430,7 @@ class ContainerManager:
 
     def adopt(self) -> None:
         """Take back every container after an engine restart (see the module docs)."""
+        self._drop_unfinished_creates()
         for record in self.store.all():
             half_started = (self.runtime.paths(record.id).state.exists()
                             or os.path.ismount(self._folder(record) / "merged"))
@@ -456,6 +457,26 @@ class ContainerManager:
                     self._start(record)  # Docker starts always/unless-stopped containers with the daemon
                 except WharfError:
                     continue
+
+    def _drop_unfinished_creates(self) -> None:
+        """Remove folders of creates an engine was killed in (no record was saved, so the
+        API never returned their ID): nothing of theirs may stay behind unlisted."""
+        for entry in os.scandir(self.store.root):
+            name = entry.name
+            if (not entry.is_dir() or len(name) != 64 or self.store.lookup(name) is not None
+                    or (Path(entry.path) / "record.json").exists()):
+                continue
+            try:
+                self.runtime.delete(name, force=True)
+            except (ContainerNotFound, WharfError):
+                pass
+            merged = Path(entry.path) / "merged"
+            if os.path.ismount(merged):
+                try:
+                    self.graph.unmount(str(merged))
+                except WharfError:
+                    continue
+            shutil.rmtree(entry.path, ignore_errors=True)
 
     # ----------------------------------------------------------- stop and kill
 

@@ -172,6 +172,21 @@ class NetworkDriver(LifecycleMixin):
         with self._lock:
             return [self._view(n) for n in sorted(self._networks.values(), key=lambda n: n.created)]
 
+    def endpoints_of(self, container_id: str) -> list[tuple[NetworkRecord, Endpoint]]:
+        """``container_id``'s (network, endpoint) pairs, oldest network first: what :meth:`list` shows
+        for it, without building every network's view of every container (``inspect`` is O(1) in them)."""
+        with self._lock:
+            state = self._containers.get(container_id)
+            found: list[tuple[NetworkRecord, Endpoint]] = []
+            for net in sorted(self._networks.values(), key=lambda n: n.created) if state else []:
+                endpoint = state.endpoint_on(net.id)
+                mode = {"host": "host", "null": "none"}.get(net.driver)
+                if endpoint is None and mode is not None and state.mode == mode:
+                    endpoint = _mode_endpoint(net, state)
+                if endpoint is not None:
+                    found.append((replace(net, containers={container_id: endpoint}), endpoint))
+            return found
+
     def remove(self, name_or_id: str, job: Job | None = None) -> None:
         """Remove a user-defined network and its bridge.
 

@@ -135,16 +135,16 @@ class ContainerService:
 
     def _attachments(self, record: ContainerRecord,
                      networks_now: list[Any] | None = None) -> list[NetworkAttachment]:
-        """``record``'s endpoints; pass ``networks_now`` (the driver's list) to read it once per listing."""
-        found = []
-        for network in self.network.list() if networks_now is None else networks_now:
-            endpoint = network.containers.get(record.id)
-            if endpoint is None:
-                continue
-            found.append(NetworkAttachment(network=network.name, network_id=network.id, endpoint_id=endpoint.id,
-                                           ip_address=endpoint.ip, ip_prefix_len=endpoint.prefixlen,
-                                           gateway=endpoint.gateway, mac_address=endpoint.mac,
-                                           aliases=list(endpoint.aliases)))
+        """``record``'s endpoints; a listing passes ``networks_now`` (the driver's list, read once)."""
+        if networks_now is None:
+            pairs = self.network.endpoints_of(record.id)
+        else:
+            pairs = [(n, n.containers[record.id]) for n in networks_now if record.id in n.containers]
+        found = [NetworkAttachment(network=network.name, network_id=network.id, endpoint_id=endpoint.id,
+                                   ip_address=endpoint.ip, ip_prefix_len=endpoint.prefixlen,
+                                   gateway=endpoint.gateway, mac_address=endpoint.mac,
+                                   aliases=list(endpoint.aliases))
+                 for network, endpoint in pairs]
         mode = record.spec.network_mode or "bridge"
         if not found and mode in ("none", "host"):
             found.append(NetworkAttachment(network=mode))
@@ -169,14 +169,7 @@ class ContainerService:
 
     def start_container(self, ref: str) -> bool:
         """Start; ``False`` if already running."""
-        started = self.containers.start(ref)
-        if started:
-            try:
-                record = self.containers.get(ref)
-                self.sampler.track(record.id, self.runtime.cgroup(record.id), record.pid)
-            except ContainerNotFound:
-                pass  # it already ended (and maybe was auto-removed): nothing to sample
-        return started
+        return self.containers.start(ref)  # stats open the cgroup files themselves, per stream
 
     def stop_container(self, ref: str, timeout: int | None = None, signal: str | None = None) -> bool:
         """Stop; ``False`` if it was not running."""
@@ -291,19 +284,25 @@ class ContainerService:
     def container_stats(self, ref: str, interval: float, cancel: Cancel) -> Iterator[StatsSample]:
         """Samples every ``interval`` seconds until cancelled (or the container stops)."""
         record = self.containers.get(ref)
-        while not cancel.is_set():
-            current = self.containers.store.lookup(record.id)
-            if current is None:
-                return
-            if current.status in (Status.RUNNING, Status.PAUSED):
-                self.sampler.track(record.id, self.runtime.cgroup(record.id), current.pid)
-                sample = self.sampler.sample([record.id]).get(record.id)
+        try:
+            while not cancel.is_set():
+                current = self.containers.store.lookup(record.id)
+                if current is None:
+                    return
+                sample = None
+                if current.status in (Status.RUNNING, Status.PAUSED):
+                    try:
+                        self.sampler.track(record.id, self.runtime.cgroup(record.id), current.pid)
+                        sample = self.sampler.sample([record.id]).get(record.id)
+                    except ContainerNotFound:
+                        sample = None  # it ended between the status check and the sample
+                else:
+                    self.sampler.untrack(record.id)
                 yield _stats(sample, current) if sample is not None else StatsSample(time=time.time())
-            else:
-                self.sampler.untrack(record.id)
-                yield StatsSample(time=time.time())
-            if cancel.wait(interval):
-                return
+                if cancel.wait(interval):
+                    return
+        finally:
+            self.sampler.untrack(record.id)  # no open files once nobody watches (an --rm container never sees rm)
 
     def container_top(self, ref: str, ps_args: str = "") -> ProcessTable:
         """The container's processes (host PID, container PID, user, command)."""

@@ -55,13 +55,19 @@ def errors() -> types.ModuleType:
     return engine.client.errors
 
 
-def test_wharf_streams_close_and_free_their_connection(dc: engine.client.DockerClient, sleeper: Any) -> None:
-    stream = sleeper.stats(stream=True, decode=True)
-    assert "cpu_stats" in next(stream)
-    stream.close()
-    events = dc.events(decode=True)
-    events.close()
-    assert dc.ping() is True
+def test_closed_streams_give_their_connection_back(daemon: Daemon, sleeper: Any) -> None:
+    # A pool of 3: if close() leaked connections, the fourth stream (or the ping) would wait and time out.
+    with engine.client.DockerClient(base_url=daemon.host, max_pool_size=3, timeout=10) as small:
+        container = small.containers.get(sleeper.id)
+        for _ in range(6):
+            stream = container.stats(stream=True, decode=True)
+            assert "cpu_stats" in next(stream)
+            stream.close()
+            events = small.events(decode=True)
+            events.close()
+            logs = container.logs(stream=True, follow=True)
+            logs.close()
+        assert small.ping() is True
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from compat.conftest import Daemon
 
 
 def _at_terminal(daemon: Daemon, args: list[str], rows: int = 33, cols: int = 101, send: bytes = b"",
-                 timeout: float = 20) -> bytes:
+                 timeout: float = 20, trigger: bytes = b"READY") -> bytes:
     """Run the docker CLI on a pty of ``rows``×``cols``; everything it printed."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -37,7 +37,7 @@ def _at_terminal(daemon: Daemon, args: list[str], rows: int = 33, cols: int = 10
                 if not chunk:
                     break
                 output += chunk
-            if send and not sent and b"READY" in output:
+            if send and not sent and trigger in output:
                 os.write(master, send)
                 sent = True
             if process.poll() is not None and not ready:
@@ -66,3 +66,11 @@ def test_exec_it_knows_the_window_size(daemon: Daemon, busybox: str) -> None:
         assert b"\x00" not in out and b"^@" not in out, out
     finally:
         daemon.docker("rm", "-f", cid)
+
+
+def test_interactive_shell_at_a_terminal(daemon: Daemon, busybox: str) -> None:
+    out = _at_terminal(daemon, ["run", "--rm", "-it", "--network", "none", busybox, "sh"], trigger=b"# ",
+                       send=b"stty size; echo done-$((6*7)); exit 3\r", rows=24, cols=80)
+    assert b"done-42" in out, out
+    assert b"24 80" in out, out
+    assert b"\x00" not in out and b"^@" not in out, out

@@ -9,6 +9,7 @@ deterministic fake in ``tests/tui/fake_engine.py`` for snapshots.
 from __future__ import annotations
 
 import functools
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -75,12 +76,32 @@ class Stream(Iterator[T]):
     def close(self) -> None:
         """End the stream (thread-safe; never raises)."""
         self.closed = True
+        _wake_reader(self._raw)
         close = getattr(self._raw, "close", None)
         if close is not None:
             try:
                 close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
+
+
+def _wake_reader(raw: Any) -> None:
+    """Shut the stream's socket down so a thread blocked reading it wakes up.
+
+    Closing a socket from another thread does not interrupt a ``recv``
+    already waiting on it (Linux); ``shutdown`` does. ``CancellableStream``
+    keeps its httpx response as ``_response``; its connection's socket is
+    the ``network_stream`` extension's ``socket``.
+    """
+    response = getattr(raw, "_response", None)
+    stream = getattr(response, "extensions", {}).get("network_stream")
+    get_extra_info = getattr(stream, "get_extra_info", None)
+    sock = get_extra_info("socket") if get_extra_info is not None else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class EnginePort:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine.client.registry import RegistryBrowser as ClientBrowser
-from tui.data.registry import CatalogPage, ImageConfigInfo, LayerInfo, ManifestInfo, PlatformInfo
+from engine.errors import RegistryError
+from tui.data.registry import DOCKER_HUB, CatalogPage, ImageConfigInfo, LayerInfo, ManifestInfo, PlatformInfo
 
 
 class EngineRegistryBrowser:
@@ -23,7 +24,9 @@ class EngineRegistryBrowser:
         self._browser = ClientBrowser(insecure_registries)
 
     def catalog(self, host: str, n: int = 100, last: str | None = None) -> CatalogPage:
-        """One page of the catalog."""
+        """One page of the catalog; Docker Hub has none, so it is not asked."""
+        if host == DOCKER_HUB:
+            raise RegistryError("Docker Hub does not serve a catalog")
         names, next_last = self._browser.catalog(host, n, last)
         return CatalogPage(tuple(names), next_last)
 
