@@ -48,6 +48,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     before = session.config.stash.get(_BEFORE, None)
     if before is None:
         return
+    leaks.remove_empty_parents(before)
     found = leaks.leaks_since(before, leaks.take_snapshot(_SESSION_MARKER))
     session.config.stash[_LEAKS] = found
     if found and _guard_is_strict():

@@ -421,8 +421,8 @@ class ContainerManager:
 
     def _tear_down(self, record: ContainerRecord, job: Job | None) -> None:
         """Undo what a start set up: network, runtime state, the rootfs mount."""
-        self.network.release(record.id, job=job)
         self._delete_runtime(record)
+        self.network.release(record.id, job=job)
         merged = str(self._folder(record) / "merged")
         if record.rootfs.mounted or os.path.ismount(merged):  # an engine killed mid-start saved no flag
             self.graph.unmount(record.rootfs.target or merged)

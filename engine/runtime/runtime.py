@@ -400,7 +400,9 @@ def _read_report(fd: int, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while b"\n" not in buf:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        poller = select.poll()  # not select(): the engine may hold more than 1024 descriptors
+        poller.register(fd, select.POLLIN)
+        if left <= 0 or not poller.poll(left * 1000):
             raise RuntimeFailure("the shim did not report within the timeout")
         chunk = os.read(fd, 65536)
         if not chunk:

@@ -106,6 +106,22 @@ def take_snapshot(marker: str) -> Snapshot:
                     _session_processes(marker))
 
 
+def remove_empty_parents(before: Snapshot) -> None:
+    """Remove the engine's ``wharf`` parent cgroups the session created, once they are empty
+    (an engine keeps its parent; a test session leaves the machine as it found it)."""
+    if not CGROUP_ROOT.is_dir():
+        return
+    for hierarchy in [CGROUP_ROOT, *(p for p in CGROUP_ROOT.iterdir() if p.is_dir() and not p.is_symlink())]:
+        parent = hierarchy / "wharf"
+        if str(parent) in before.cgroups or not parent.is_dir():
+            continue
+        try:
+            if not any(child.is_dir() for child in parent.iterdir()):
+                parent.rmdir()
+        except OSError:
+            continue
+
+
 def leaks_since(before: Snapshot, after: Snapshot) -> list[str]:
     """One line for each thing present in ``after`` that ``before`` did not have."""
     lines = []

@@ -116,3 +116,34 @@ def test_an_engine_killed_during_start_leaves_a_discoverable_container(workdir: 
             if line.split()[4].startswith(root)]
     assert left == [], left  # the half-started ones' root filesystems were unmounted too
     stop_daemon(first)
+
+
+def test_restart_policies_apply_to_exits_seen_by_a_new_engine(workdir: Path, registry: Registry,
+                                                              test_images: TestImages) -> None:
+    reference = test_images.busybox_oci.reference
+    first = start_daemon(workdir)
+    first.docker("pull", reference)
+    gate = ("if [ -e /tmp/ran ]; then exec sleep 60; fi; touch /tmp/ran; "  # a second run stays up
+            "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3")
+    for name, policy in (("again", "always"), ("quits", "no")):
+        first.docker("run", "-d", "--network", "none", "--name", name, "--restart", policy, reference, "sh", "-c", gate)
+    first.docker("run", "-d", "--network", "none", "--name", "parked", "--restart", "unless-stopped", reference,
+                 "sleep", "60")
+    first.docker("stop", "-t", "0", "parked")
+    pids = {n: json.loads(first.docker("inspect", n).stdout)[0]["State"]["Pid"] for n in ("again", "quits")}
+    _kill9(first)
+    for pid in pids.values():
+        Path(f"/proc/{pid}/root/tmp/go").touch()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids.values()):
+        time.sleep(0.05)
+    second = start_daemon(workdir)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _states(second)["again"].startswith("Up"):
+        time.sleep(0.1)
+    states = _states(second)
+    assert states["again"].startswith("Up"), states  # exited while away: restarted by its policy
+    assert json.loads(second.docker("inspect", "again").stdout)[0]["RestartCount"] >= 1
+    assert states["quits"].startswith("Exited (3)"), states
+    assert states["parked"].startswith("Exited"), states  # stopped by the user: stays stopped
+    stop_daemon(second)

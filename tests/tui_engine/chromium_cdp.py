@@ -144,3 +144,18 @@ async def load_console(browser: Browser, url: str, wanted: list[str], timeout: f
             shot = await page.call("Page.captureScreenshot", format="png")
             import base64  # noqa: PLC0415
             return text, dom, base64.b64decode(shot["data"])
+
+
+DRAWN_PIXELS = """
+(() => {
+  const canvas = document.querySelector("canvas.xterm-text-layer");
+  if (!canvas) return -1;
+  const context = canvas.getContext("2d");
+  if (!context) return -2;
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let drawn = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) drawn++;
+  return drawn;
+})()
+"""
+"""JavaScript: how many pixels of xterm.js's text canvas are painted (-1: no canvas)."""
