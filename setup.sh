@@ -20,7 +20,7 @@ DEBIAN_PACKAGES=(
   tini                                       # --init
   docker-registry                            # a real registry, for the demo and the tests
   skopeo umoci busybox-static debootstrap    # real tools that make the test and demo images
-  zstd tar tmux                              # zstd layers; the console test under tmux
+  zstd tar tmux chromium                     # zstd layers; the console under tmux and in a browser
   ca-certificates
 )
 

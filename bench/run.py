@@ -79,7 +79,7 @@ def _unpacked_bundle(work: Path) -> Path:
 
 def _engine_runs(work: Path, reference: str, count: int) -> list[float]:
     """create → start → exit recorded (the manager's record) → remove, through the engine's own objects."""
-    from engine.api.model import ContainerCreateSpec  # noqa: PLC0415
+    from engine.model import ContainerCreateSpec  # noqa: PLC0415
     from engine.engine import Engine  # noqa: PLC0415
 
     engine = Engine(work / "engine-root")

@@ -19,7 +19,7 @@ import os
 import threading
 from pathlib import Path
 
-from engine.api.model import ExecInfo
+from engine.model import ExecInfo
 from engine.containers.manager import ContainerManager
 from engine.images.content import ContentStore
 from engine.images.layers import LayerStore

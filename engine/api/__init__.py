@@ -9,7 +9,7 @@ This package is the only place that knows Docker's JSON field names. How it stac
     bridge.py          the blocking backend on threads: a pool for calls, a pump thread per stream
     router.py          /vX.Y prefixes, version checks, routes, engine.errors → {"message": …}
     routes_*.py        one module per resource: parse the query/body, call the backend, shape JSON
-    convert_*.py       Docker JSON ↔ the typed specs and records of engine.api.model
+    convert_*.py       Docker JSON ↔ the typed specs and records of engine.model
     query.py           moby's BoolValue, filters (maps or lists), timestamps
     filters.py         list filters (ps --filter …) applied over the engine's records
     backend.py         EngineBackend: the typing.Protocol the routes call

@@ -8,7 +8,7 @@ a name, a full ID or a unique ID prefix (containers), a reference or an ID
 (images); the engine resolves and normalises them (``debian``,
 ``library/debian`` and ``docker.io/library/debian:latest`` are one image).
 
-Long or streaming operations take a :class:`~engine.api.model.Cancel`
+Long or streaming operations take a :class:`~engine.model.Cancel`
 token; the server cancels it when the client goes away. Iterators are
 consumed on one dedicated thread and closed (``close()``) when done.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from engine.api.model import (
+from engine.model import (
     Anatomy,
     AttachOptions,
     Cancel,
@@ -253,7 +253,7 @@ class ImageBackend(Protocol):
         ...
 
     def push_image(self, ref: str, auth: RegistryAuth | None, cancel: Cancel) -> Iterator[Progress]:
-        """Push ``ref``; the last message carries :class:`~engine.api.model.PushResult`."""
+        """Push ``ref``; the last message carries :class:`~engine.model.PushResult`."""
         ...
 
     def import_image(self, spec: ImportSpec, tar: Iterator[bytes], cancel: Cancel) -> Iterator[Progress]:

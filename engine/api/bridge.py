@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
-from engine.api.model import Cancel
+from engine.model import Cancel
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from engine.api.model import ContainerInfo, MountSpec, PortBinding
+from engine.model import ContainerInfo, MountSpec, PortBinding
 from engine.api.timefmt import human_duration, rfc3339_nano
 
 

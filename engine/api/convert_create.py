@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.api.model import (
+from engine.model import (
     ContainerCreateSpec,
     DeviceMapping,
     EndpointSpec,

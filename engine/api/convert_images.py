@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.api.model import HistoryEntry, ImageDeleteItem, ImageInfo, Progress
+from engine.model import HistoryEntry, ImageDeleteItem, ImageInfo, Progress
 from engine.api.timefmt import rfc3339_nano
 
 

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from engine.api.model import ExecInfo, ExecSpec, FileChange, PathStat, ProcessTable, StatsSample
+from engine.model import ExecInfo, ExecSpec, FileChange, PathStat, ProcessTable, StatsSample
 from engine.api.timefmt import ZERO_TIME, rfc3339_nano
 from engine.errors import InvalidSpec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.api.model import RegistryAuth, SystemInfo, VersionInfo
+from engine.model import RegistryAuth, SystemInfo, VersionInfo
 from engine.jobs import Component, Event
 
 _TYPE_BY_COMPONENT = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.api.model import IPAMPool, NetworkCreateSpec, NetworkInfo, VolumeCreateSpec, VolumeInfo
+from engine.model import IPAMPool, NetworkCreateSpec, NetworkInfo, VolumeCreateSpec, VolumeInfo
 from engine.api.timefmt import rfc3339_nano
 from engine.errors import InvalidSpec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from engine.api.model import ContainerInfo, ImageInfo, NetworkInfo, PruneFilter, VolumeInfo
+from engine.model import ContainerInfo, ImageInfo, NetworkInfo, PruneFilter, VolumeInfo
 from engine.api.query import Filters, filter_bool, labels_match, timestamp
 from engine.errors import InvalidArgument
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from engine.api.backend import StdioSession
 from engine.api.bridge import iterate_in_thread
-from engine.api.model import Cancel
+from engine.model import Cancel
 
 
 def frame(stream: int, data: bytes) -> bytes:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import h11
 
 from engine.api.hijack import HijackChannel
-from engine.api.model import Cancel
+from engine.model import Cancel
 from engine.api.responses import JSON, AnyResponse, HijackResponse, Response, StreamResponse, json_bytes
 from engine.errors import InvalidArgument
 

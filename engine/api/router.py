@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.api.bridge import Workers, iterate_in_thread
 from engine.api.http import Request
-from engine.api.model import Cancel
+from engine.model import Cancel
 from engine.api.responses import AnyResponse, StreamResponse, error_response, json_bytes
 from engine.errors import InvalidArgument, WharfError
 from engine.jobs import EventBus

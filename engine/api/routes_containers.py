@@ -12,7 +12,7 @@ from engine.api.convert_create import create_spec, update_spec
 from engine.api.convert_runtime import changes_json, path_stat_header, stats_json, top_json
 from engine.api.hijack import frame
 from engine.api.http import Request
-from engine.api.model import LogOptions, LogRecord, StatsSample
+from engine.model import LogOptions, LogRecord, StatsSample
 from engine.api.query import filters, flag, integer, timestamp
 from engine.api.responses import (
     MULTIPLEXED_STREAM,

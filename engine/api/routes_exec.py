@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.api.convert_runtime import exec_json, exec_spec
 from engine.api.hijack import HijackChannel, run_stdio
 from engine.api.http import Request
-from engine.api.model import AttachOptions
+from engine.model import AttachOptions
 from engine.api.query import flag, integer
 from engine.api.responses import (
     MULTIPLEXED_STREAM,

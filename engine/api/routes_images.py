@@ -14,7 +14,7 @@ from engine.api.bridge import SyncBody
 from engine.api.convert_images import delete_json, history_json, inspect_json, progress_json, summary_json
 from engine.api.convert_system import auth_from_header
 from engine.api.http import Request
-from engine.api.model import ImportSpec
+from engine.model import ImportSpec
 from engine.api.query import filters, flag
 from engine.api.responses import AnyResponse, empty_response, json_response
 from engine.api.router import Api

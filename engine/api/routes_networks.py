@@ -6,7 +6,7 @@ from engine.api import filters as listing
 from engine.api.convert_create import _strings
 from engine.api.convert_volumes import network_create_spec, network_json, volume_create_spec, volume_json
 from engine.api.http import Request
-from engine.api.model import EndpointSpec
+from engine.model import EndpointSpec
 from engine.api.query import filters, flag
 from engine.api.responses import AnyResponse, Response, empty_response, json_response
 from engine.api.router import Api, json_object

@@ -18,7 +18,7 @@ from engine.api.convert_system import (
     version_json,
 )
 from engine.api.http import Request
-from engine.api.model import Cancel
+from engine.model import Cancel
 from engine.api.query import filters, flag, integer, labels_match, timestamp
 from engine.api.responses import AnyResponse, Response, json_response
 from engine.api.router import Api, json_object

@@ -12,7 +12,7 @@ import platform
 import socket
 import uuid
 
-from engine.api.model import DiskUsage, SystemInfo, VersionInfo
+from engine.model import DiskUsage, SystemInfo, VersionInfo
 from engine.jobs import EventBus
 from engine.version import API_VERSION, MIN_API_VERSION, __version__
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.api.model import PathStat
+from engine.model import PathStat
 from engine.errors import InvalidArgument, NotFound, WharfError
 from engine.images.blobio import ChunkReader
 from engine.images.unpack import apply_layer

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine.api.model import STDERR, STDOUT, LogOptions, LogRecord
+from engine.model import STDERR, STDOUT, LogOptions, LogRecord
 
 FOLLOW_POLL = 0.05
 """Seconds between looks at a followed log file."""

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.api.model import ContainerCreateSpec, PortBinding
+from engine.model import ContainerCreateSpec, PortBinding
 from engine.containers.command import merge_env, resolve_command
 from engine.containers.prepare import VolumeMount, bind_and_volume_requests, runtime_spec
 from engine.containers.records import ContainerRecord, ContainerStore, RootfsInfo
@@ -191,7 +191,7 @@ class ContainerManager:
             if target in targets:
                 continue
             volume = self.volumes.create()
-            from engine.api.model import MountSpec  # noqa: PLC0415 - the request's own type
+            from engine.model import MountSpec  # noqa: PLC0415 - the request's own type
 
             record.spec.mounts.append(MountSpec(type="volume", target=target, source=volume.name))
             record.volumes.append(volume.name)

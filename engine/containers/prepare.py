@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.api.model import MountSpec as RequestedMount
+from engine.model import MountSpec as RequestedMount
 from engine.containers.records import ContainerRecord
 from engine.errors import InvalidSpec
 from engine.runtime.spec import (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.api.model import ContainerCreateSpec, PortBinding
+from engine.model import ContainerCreateSpec, PortBinding
 from engine.codec import from_json, to_json
 from engine.containers.restart import RestartTracker
 from engine.containers.state import Status

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.api.model import (
+from engine.model import (
     AttachOptions,
     Cancel,
     ContainerCreateSpec,
@@ -193,7 +193,7 @@ class ContainerService:
 
     def wait_container(self, ref: str, condition: str, cancel: Cancel) -> Any:
         """Block until the condition; the exit code."""
-        from engine.api.model import WaitResult  # noqa: PLC0415
+        from engine.model import WaitResult  # noqa: PLC0415
 
         record = self.containers.get(ref)
         code = self.containers.wait(record.id, condition or "not-running", cancelled=cancel.is_set)

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.api.model import (
+from engine.model import (
     Cancel,
     HistoryEntry,
     ImageConfig,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.api.model import (
+from engine.model import (
     EndpointSpec,
     IPAMPool,
     NetworkCreateSpec,

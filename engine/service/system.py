@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine.api.model import DiskUsage, SystemInfo, VersionInfo
+from engine.model import DiskUsage, SystemInfo, VersionInfo
 from engine.api.system_backend import SystemOnlyBackend
 from engine.containers.manager import ContainerManager
 from engine.containers.state import Status

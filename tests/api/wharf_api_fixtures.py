@@ -31,7 +31,7 @@ from pathlib import Path
 from engine.api.app import build_api
 from engine.api.http import HTTPServer, Limits
 from engine.api.listeners import bind_unix
-from engine.api.model import (
+from engine.model import (
     STDERR,
     STDOUT,
     Cancel,

@@ -44,6 +44,8 @@ async def test_browse_registry_and_pull_busybox(engine, registries, test_images)
         hosts = [pane.query_one("#registries").get_option_at_index(i).id
                  for i in range(pane.query_one("#registries").option_count)]
         assert hosts == ["docker.io", registries]
+        await wait_for(pilot, lambda: "Docker Hub has no catalog" in screen_text(app),
+                       what="Docker Hub's hint (its catalog is never asked for)")
         await wait_for(pilot, lambda: app.screen.focused is pane.query_one("#registries"), what="registries focused")
         await pilot.press("down")
         catalog = pane.query_one("#catalog")
@@ -127,7 +129,7 @@ async def test_run_stats_logs_stop_remove(engine, registries, test_images):  # n
         sample = containers.feed.history.latest(row.id)
         assert sample.mem_usage > 0 and sample.pids >= 1
         line = next(l for l in screen_text(app).splitlines() if NAME in l)
-        assert "running" in line and "MiB" in line or "KiB" in line, line
+        assert "running" in line and ("MiB" in line or "KiB" in line), line
 
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), what="logs view")

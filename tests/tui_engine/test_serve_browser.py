@@ -13,9 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chromium_cdp import DRAWN_PIXELS, Browser, Page, chromium, load_console
 
-from tui.serve import LOOPBACK
+pytest.importorskip("textual_serve", reason="wharf serve needs textual-serve (the 'serve' extra)")
+pytest.importorskip("aiohttp", reason="the DevTools client uses aiohttp (a textual-serve dependency)")
+
+from chromium_cdp import DRAWN_PIXELS, Browser, Page, chromium, load_console  # noqa: E402
+
+from tui.serve import LOOPBACK  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.api.model.specs import HealthcheckSpec
+from engine.model.specs import HealthcheckSpec
 
 
 @dataclass

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.api.model.containers import ContainerInfo
-from engine.api.model.images import ImageInfo
-from engine.api.model.networks import VolumeInfo
+from engine.model.containers import ContainerInfo
+from engine.model.images import ImageInfo
+from engine.model.networks import VolumeInfo
 
 
 @dataclass

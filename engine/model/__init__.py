@@ -1,4 +1,4 @@
-"""Typed specs and records the API layer hands to, and receives from, the engine.
+"""The engine's typed specs and records, which the API layer converts Docker's JSON to and from.
 
 These dataclasses are the engine's own vocabulary: no Docker JSON field
 names. ``engine.api.convert_*`` translates Docker's JSON to these and back;
@@ -11,14 +11,14 @@ and its parts), ``containers`` (ContainerInfo, logs, stats, …), ``execs``,
 ``images``, ``networks`` (and volumes), ``system``.
 """
 
-from engine.api.model.common import (
+from engine.model.common import (
     Cancel,
     STDERR,
     STDIN,
     STDOUT,
     SYSTEMERR,
 )
-from engine.api.model.specs import (
+from engine.model.specs import (
     ContainerCreateSpec,
     DeviceMapping,
     EndpointSpec,
@@ -29,7 +29,7 @@ from engine.api.model.specs import (
     RestartPolicy,
     Ulimit,
 )
-from engine.api.model.containers import (
+from engine.model.containers import (
     AttachOptions,
     ContainerInfo,
     ContainerState,
@@ -47,11 +47,11 @@ from engine.api.model.containers import (
     UpdateSpec,
     WaitResult,
 )
-from engine.api.model.execs import (
+from engine.model.execs import (
     ExecInfo,
     ExecSpec,
 )
-from engine.api.model.images import (
+from engine.model.images import (
     HistoryEntry,
     ImageConfig,
     ImageDeleteItem,
@@ -61,7 +61,7 @@ from engine.api.model.images import (
     PushResult,
     RegistryAuth,
 )
-from engine.api.model.networks import (
+from engine.model.networks import (
     IPAMPool,
     NetworkCreateSpec,
     NetworkEndpoint,
@@ -69,7 +69,7 @@ from engine.api.model.networks import (
     VolumeCreateSpec,
     VolumeInfo,
 )
-from engine.api.model.system import (
+from engine.model.system import (
     Anatomy,
     DiskUsage,
     LoginResult,

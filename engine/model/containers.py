@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.api.model.specs import ContainerCreateSpec, PortBinding, Resources, RestartPolicy
+from engine.model.specs import ContainerCreateSpec, PortBinding, Resources, RestartPolicy
 
 
 @dataclass
