@@ -31,6 +31,7 @@ from engine.registry.client import RegistryClient
 from engine.runtime.runtime import Runtime
 from engine.runtime.stats import StatsSampler
 from engine.service.containers import ContainerService
+from engine.service.execs import ExecService
 from engine.service.images import ImageService
 from engine.service.networks import NetworkService
 from engine.service.system import SystemService
@@ -42,7 +43,7 @@ INSECURE_REGISTRIES_VARIABLE = "WHARF_INSECURE_REGISTRIES"
 """Comma-separated ``host:port`` registries allowed over plain http (loopback always is)."""
 
 
-class Engine(SystemService, ImageService, ContainerService, NetworkService):
+class Engine(SystemService, ImageService, ContainerService, ExecService, NetworkService):
     """Wharf's engine on one state root.
 
     Args:

@@ -1,11 +1,9 @@
-"""The containers part of the engine facade: the API's container and exec operations."""
+"""The containers part of the engine facade: the API's container operations (exec is in ``execs``)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import secrets
-import threading
 from contextlib import contextmanager
 import time
 from collections.abc import Iterator
@@ -18,8 +16,6 @@ from engine.model import (
     ContainerCreateSpec,
     ContainerInfo,
     ContainerState,
-    ExecInfo,
-    ExecSpec,
     FileChange,
     LogOptions,
     LogRecord,
@@ -42,8 +38,8 @@ from engine.errors import Conflict, ContainerNotFound, NotFound
 from engine.images.store import ImageStore
 from engine.network.driver import NetworkDriver
 from engine.runtime.runtime import Runtime
-from engine.runtime.spec import ProcessSpec
 from engine.runtime.stats import Sample, StatsSampler
+from engine.service.sessions import DeferredSession, StreamSession
 from engine.runtime.streams import ProcessStream
 from engine.storage.driver import GraphDriver
 from engine.volumes.store import VolumeStore
@@ -57,31 +53,8 @@ _STATUS = {Status.CREATED: "created", Status.RUNNING: "running", Status.PAUSED: 
            Status.DEAD: "dead"}
 
 
-class _Session:
-    """A runtime stdio stream in the shape the API's hijack expects."""
-
-    def __init__(self, stream: ProcessStream, on_close: Any = None) -> None:
-        self.stream = stream
-        self.tty = stream.tty
-        self._on_close = on_close
-
-    def read(self) -> tuple[int, bytes] | None:
-        return self.stream.read()
-
-    def write(self, data: bytes) -> None:
-        self.stream.write(data)
-
-    def close_stdin(self) -> None:
-        self.stream.close_stdin()
-
-    def close(self) -> None:
-        self.stream.close()
-        if self._on_close is not None:
-            self._on_close()
-
-
 class ContainerService:
-    """``EngineBackend``'s container and exec operations (mixed into :class:`engine.engine.Engine`)."""
+    """``EngineBackend``'s container operations (mixed into :class:`engine.engine.Engine`)."""
 
     containers: ContainerManager
     runtime: Runtime
@@ -90,8 +63,6 @@ class ContainerService:
     network: NetworkDriver
     volumes: VolumeStore
     sampler: StatsSampler
-    _execs: dict[str, ExecInfo]
-    _exec_lock: threading.Lock
 
     # ----------------------------------------------------------------- views
 
@@ -271,8 +242,8 @@ class ContainerService:
                                        stderr=options.stderr)
 
         if record.status in (Status.RUNNING, Status.PAUSED):
-            return _Session(connect())
-        session = _DeferredSession(record.spec.tty, cancel)
+            return StreamSession(connect())
+        session = DeferredSession(record.spec.tty, cancel)
         self.containers.on_next_start(record.id, lambda ok: session.connect(connect) if ok else session.close())
         return session
 
@@ -376,163 +347,6 @@ class ContainerService:
             raise Conflict("container rootfs is marked read-only")
         with self._rootfs(record) as rootfs:
             archive.write_archive(rootfs, path, tar)
-
-    # ------------------------------------------------------------------- exec
-
-    def exec_create(self, ref: str, spec: ExecSpec) -> str:
-        """Create an exec instance; returns its ID."""
-        record = self.containers.get(ref)
-        if record.status != Status.RUNNING:
-            raise Conflict(f"Container {record.id} is not running" if record.status != Status.PAUSED
-                           else f"Container {record.id} is paused, unpause the container before exec")
-        exec_id = secrets.token_hex(32)
-        with self._exec_lock:
-            self._execs[exec_id] = ExecInfo(exec_id, record.id, spec)
-        record.exec_ids.append(exec_id)
-        self.containers.store.save(record)
-        return exec_id
-
-    def _exec(self, exec_id: str) -> ExecInfo:
-        with self._exec_lock:
-            info = self._execs.get(exec_id)
-        if info is None:
-            raise NotFound(f"No such exec instance: {exec_id}")
-        return info
-
-    def exec_start(self, exec_id: str, detach: bool, tty: bool, console_size: tuple[int, int] | None,
-                   cancel: Cancel) -> _Session | None:
-        """Start the exec; ``None`` when detached."""
-        info = self._exec(exec_id)
-        if info.running or info.exit_code is not None:
-            raise Conflict(f"exec {exec_id} has already been started")
-        record = self.containers.get(info.container_id)
-        from engine.containers.command import merge_env  # noqa: PLC0415
-        from engine.containers.prepare import capabilities  # noqa: PLC0415
-
-        spec = info.spec
-        process = ProcessSpec(args=list(spec.cmd), env=merge_env(record.env, spec.env, tty=tty or spec.tty),
-                              cwd=spec.workdir or record.workdir or "/", user=spec.user or record.user,
-                              tty=tty or spec.tty, open_stdin=spec.attach_stdin,
-                              capabilities=capabilities(record.spec.cap_add, record.spec.cap_drop,
-                                                        record.spec.privileged or spec.privileged),
-                              seccomp=not (record.spec.privileged or spec.privileged),
-                              console_size=console_size or spec.console_size)
-        stream = self.runtime.exec(record.id, process, exec_id)
-        info.running, info.pid = True, stream.pid  # type: ignore[attr-defined]
-
-        def finished() -> None:
-            state = self.runtime.exec_state(record.id, exec_id) or {}
-            info.running = bool(state.get("running"))
-            if state.get("exit_code") is not None:
-                info.exit_code = state["exit_code"]
-
-        if detach:
-            threading.Thread(target=_drain, args=(stream, info), daemon=True).start()
-            return None
-        return _ExecSession(stream, info, finished)
-
-    def exec_inspect(self, exec_id: str) -> ExecInfo:
-        """The exec instance."""
-        info = self._exec(exec_id)
-        if info.running:
-            state = self.runtime.exec_state(info.container_id, exec_id) or {}
-            if not state.get("running", True):
-                info.running, info.exit_code = False, state.get("exit_code")
-        return info
-
-    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
-        """Resize the exec's tty."""
-        info = self._exec(exec_id)
-        self.runtime.resize(info.container_id, height, width, exec_id)
-
-
-class _DeferredSession:
-    """An attach to a container that has not started yet: it connects when the start
-    hook runs, buffering what the client writes until then."""
-
-    def __init__(self, tty: bool, cancel: Cancel) -> None:
-        self.tty = tty
-        self._cancel = cancel
-        self._ready = threading.Event()
-        self._stream: ProcessStream | None = None
-        self._pending: list[bytes] = []
-        self._stdin_closed = False
-        self._closed = False
-        self._lock = threading.Lock()
-
-    def connect(self, opener: Any) -> None:
-        """Open the stream (called by the start), replaying buffered input."""
-        try:
-            stream = opener()
-        except Exception:  # noqa: BLE001 - the start goes on without this client
-            self._ready.set()
-            return
-        with self._lock:
-            if self._closed:
-                stream.close()
-            else:
-                self._stream = stream
-                for data in self._pending:
-                    stream.write(data)
-                if self._stdin_closed:
-                    stream.close_stdin()
-        self._ready.set()
-
-    def read(self) -> tuple[int, bytes] | None:
-        while not self._ready.wait(0.5):
-            if self._cancel.is_set() or self._closed:
-                return None
-        return self._stream.read() if self._stream is not None else None
-
-    def write(self, data: bytes) -> None:
-        with self._lock:
-            if self._stream is None:
-                self._pending.append(data)
-                return
-        self._stream.write(data)
-
-    def close_stdin(self) -> None:
-        with self._lock:
-            if self._stream is None:
-                self._stdin_closed = True
-                return
-        self._stream.close_stdin()
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            stream = self._stream
-        if stream is not None:
-            stream.close()
-        self._ready.set()
-
-
-class _ExecSession(_Session):
-    """An exec's stream; its exit code is recorded before the output ends."""
-
-    def __init__(self, stream: ProcessStream, info: ExecInfo, finished: Any) -> None:
-        super().__init__(stream)
-        self._info = info
-        self._finished = finished
-
-    def read(self) -> tuple[int, bytes] | None:
-        chunk = self.stream.read()
-        if chunk is None:
-            code = self.stream.wait()
-            self._info.running = False
-            self._info.exit_code = code
-            if code is None:
-                self._finished()
-        return chunk
-
-
-def _drain(stream: ProcessStream, info: ExecInfo) -> None:
-    while stream.read() is not None:
-        continue
-    info.exit_code = stream.wait()
-    info.running = False
-    stream.close()
-
 
 def _shown_spec(record: ContainerRecord) -> ContainerCreateSpec:
     """The create request as inspect shows it: with the image's StopSignal when the request had none."""
