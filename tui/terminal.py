@@ -77,7 +77,7 @@ def pump(sock: Any, on_resize: Callable[[tuple[int, int]], None] | None = None,
         if saved is not None:
             tty.setraw(stdin_fd)
         reader.start()
-        last = b""
+        held = b""  # a trailing ctrl+p, kept back until we know whether ctrl+q follows
         while not ended.is_set():
             ready, _, _ = select.select([stdin_fd], [], [], 0.1)
             if not ready:
@@ -85,10 +85,16 @@ def pump(sock: Any, on_resize: Callable[[tuple[int, int]], None] | None = None,
             data = os.read(stdin_fd, 4096)
             if not data:
                 return "input closed"
-            last = (last + data)[-2:]
-            if last == DETACH:
+            data, held = held + data, b""
+            if DETACH in data:
+                before = data[:data.index(DETACH)]
+                if before:
+                    send(before)
                 return "detached"
-            send(data)
+            if data.endswith(DETACH[:1]):
+                data, held = data[:-1], DETACH[:1]
+            if data:
+                send(data)
         return "the session ended"
     finally:
         if saved is not None:

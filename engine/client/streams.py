@@ -38,7 +38,12 @@ class CancellableStream:
             raise StopIteration from None
 
     def close(self) -> None:
-        """Stop reading and close the connection."""
+        """Stop reading and close the connection (thread-safe).
+
+        The socket is shut down first: on Linux closing a socket does not
+        interrupt a ``recv`` another thread is blocked in, ``shutdown`` does.
+        """
+        _shutdown(self._response)
         self._response.close()
 
     def __enter__(self) -> CancellableStream:
@@ -46,6 +51,18 @@ class CancellableStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _shutdown(response: httpx.Response) -> None:
+    """Shut down the socket under ``response`` (if it still has one); never raises."""
+    stream = response.extensions.get("network_stream")
+    get_extra_info = getattr(stream, "get_extra_info", None)
+    try:
+        sock = get_extra_info("socket") if get_extra_info is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
 
 
 def json_objects(chunks: Iterable[bytes]) -> Iterator[Any]:
@@ -215,7 +232,8 @@ class HijackedSocket:
         return output_chunks(self.recv, self.tty)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection, waking any thread blocked in :meth:`recv`."""
+        _shutdown(self._response)
         try:
             self._stream.close()
         finally:
