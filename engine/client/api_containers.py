@@ -203,6 +203,16 @@ class ContainerApiMixin(APIClientBase):
         self._raise_for_status(response)
         return response.status_code == 200
 
+    def commit(self, container: Any, repository: str | None = None, tag: str | None = None,
+               message: str | None = None, author: str | None = None, pause: bool = True,
+               changes: str | list[str] | None = None, conf: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Make an image of the container's filesystem; ``{"Id": …}``."""
+        if isinstance(changes, str):
+            changes = [changes]
+        params = {"container": _ident(container), "repo": repository, "tag": tag, "comment": message,
+                  "author": author, "pause": pause, "changes": changes}
+        return self._result(self._post_json(self._url("/commit"), conf, params=params), True)
+
     def anatomy(self, container: Any) -> dict[str, Any]:
         """Wharf's teaching view of a container (``GET /wharf/containers/{id}/anatomy``)."""
         return self._result(self._get(self._url("/wharf/containers/{0}/anatomy", _ident(container),

@@ -88,6 +88,19 @@ class ImageApiMixin(APIClientBase):
         params = {"filters": json.dumps(filters) if filters else None}
         return self._result(self._post(self._url("/images/prune"), params=params), True)
 
+    def get_image(self, image: str, chunk_size: int | None = 2 * 1024 * 1024) -> Iterator[bytes]:
+        """Docker's image archive (``docker save``) of ``image``, as chunks of bytes."""
+        response = self._get(self._url("/images/get"), params={"names": [image]}, stream=True)
+        self._raise_for_status(response)
+        return _response_chunks(response, chunk_size)
+
+    def load_image(self, data: Any, quiet: bool | None = None) -> Iterator[dict[str, Any]]:
+        """Load an image archive (bytes, or an iterable/file of bytes); the engine's messages."""
+        content = bytes(data) if isinstance(data, (bytes, bytearray)) else _object_chunks(data)
+        response = self._post(self._url("/images/load"), params={"quiet": quiet}, content=content,
+                              headers={"Content-Type": "application/x-tar"}, stream=True)
+        return iter(self._stream_json(response, True))
+
     def import_image(self, src: Any = None, repository: str | None = None, tag: str | None = None,
                      image: str | None = None, changes: list[str] | None = None,
                      stream_src: bool = False) -> str:
@@ -106,6 +119,13 @@ class ImageApiMixin(APIClientBase):
         response = self._post(self._url("/images/create"), params=params, content=content,
                               headers={"Content-Type": "application/tar"}, stream=True)
         return self._result(response)
+
+
+def _response_chunks(response: Any, chunk_size: int | None) -> Iterator[bytes]:
+    try:
+        yield from response.iter_bytes(chunk_size)
+    finally:
+        response.close()
 
 
 def _file_chunks(path: str) -> Iterator[bytes]:

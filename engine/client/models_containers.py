@@ -73,6 +73,11 @@ class Container(Model):
         """See :meth:`APIClient.attach_socket`."""
         return self._api().attach_socket(self.id, **kwargs)
 
+    def commit(self, repository: str | None = None, tag: str | None = None, **kwargs: Any) -> Any:
+        """Make an image of it (``message``, ``author``, ``changes``, ``pause``, ``conf``); the new Image."""
+        created = self._api().commit(self.id, repository=repository, tag=tag, **kwargs)
+        return self.client.images.get(created["Id"])
+
     def diff(self) -> list[dict[str, Any]]:
         """Changes to its filesystem."""
         return self._api().diff(self.id)

@@ -6,6 +6,7 @@ import builtins
 from typing import Any
 
 from engine.client.api_images import split_repository_tag
+from engine.client.errors import DockerException
 from engine.client.models_resource import Collection, Model
 
 
@@ -33,6 +34,17 @@ class Image(Model):
     def history(self) -> list[dict[str, Any]]:
         """Its history."""
         return self.client.api.history(self.id)
+
+    def save(self, chunk_size: int | None = 2 * 1024 * 1024, named: str | bool = False) -> Any:
+        """Docker's archive of it, as chunks of bytes; ``named`` keeps a tag (True: the first)."""
+        name = self.id
+        if named:
+            name = self.tags[0] if named is True and self.tags else name
+            if isinstance(named, str):
+                if named not in self.tags:
+                    raise DockerException(f"{named} is not a tag of this image")
+                name = named
+        return self.client.api.get_image(name, chunk_size)
 
     def tag(self, repository: str, tag: str | None = None, **kwargs: Any) -> bool:
         """Give it another reference."""
@@ -75,6 +87,17 @@ class ImageCollection(Collection):
     def push(self, repository: str, tag: str | None = None, **kwargs: Any) -> Any:
         """Push (see :meth:`APIClient.push`)."""
         return self.client.api.push(repository, tag=tag, **kwargs)
+
+    def load(self, data: Any) -> builtins.list[Image]:
+        """Load an image archive (bytes or chunks); the images it named."""
+        loaded: builtins.list[str] = []
+        for message in self.client.api.load_image(data):
+            line = str(message.get("stream") or "")
+            for prefix in ("Loaded image ID: ", "Loaded image: "):
+                if line.startswith(prefix):
+                    loaded.append(line[len(prefix):].strip())
+                    break
+        return [self.get(name) for name in loaded]
 
     def tag(self, image: str, repository: str, tag: str | None = None) -> bool:
         """Give ``image`` the reference ``repository:tag``."""

@@ -9,6 +9,7 @@ engine whose socket vanished. ``wharf=False`` answers like a real dockerd
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -93,6 +94,16 @@ class FakeImage:
     def tag(self, repository: str, tag: str | None = None) -> bool:
         self.client._call("image.tag", self.id, repository, tag)
         return True
+
+    def save(self, chunk_size: int | None = 2 * 1024 * 1024, named: str | bool = False) -> Iterator[bytes]:
+        """A fake archive: a magic line, then the JSON of the names it keeps."""
+        self.client._call("image.save", self.id, named)
+        yield ARCHIVE_MAGIC
+        yield json.dumps({"Id": self.id, "RepoTags": [named] if isinstance(named, str) else self.tags}).encode()
+
+
+ARCHIVE_MAGIC = b"wharf-fake-archive\n"
+"""How the fake's ``save`` archives start (``load`` refuses anything else)."""
 
 
 class FakeContainer:
@@ -191,6 +202,16 @@ class FakeContainer:
                 "Processes": [["root", str(4000 + self.index), "3990", "0", "08:00", "?", "00:00:01", "nginx: master process"],
                               ["101", str(4100 + self.index), str(4000 + self.index), "0", "08:00", "?", "00:00:00", "nginx: worker process"]]}
 
+    def commit(self, repository: str | None = None, tag: str | None = None, **kwargs: Any) -> FakeImage:
+        """A new image named ``repository:tag``, listed from now on."""
+        self.client._call("container.commit", self.id, repository, tag, kwargs)
+        reference = f"{repository}:{tag or 'latest'}"
+        image = FakeImage(self.client, {"Id": f"sha256:{_hex('commit-' + self.id + reference)}",
+                                        "RepoTags": [reference], "Size": 1_234_000, "Created": int(BASE_TIME),
+                                        "RootFS": {"Layers": [f"sha256:{_hex(reference)}"]}})
+        self.client._images.append(image)
+        return image
+
     def diff(self) -> list[dict[str, Any]]:
         self.client._call("container.diff", self.name)
         return [{"Path": "/var", "Kind": 0}, {"Path": "/var/cache/nginx", "Kind": 1},
@@ -260,6 +281,39 @@ class _Images:
 
     def remove(self, image: str, force: bool = False) -> None:
         self.client._call("images.remove", image)
+
+    def push(self, repository: str, tag: str | None = None, stream: bool = False, decode: bool = False,
+             auth_config: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Docker's push progress: two uploads, one layer already there, then the digest."""
+        self.client._call("images.push", repository, tag)
+        yield {"status": f"The push refers to repository [{repository}]"}
+        layers = [("a1b2c3d4e5f6", 3_400_000), ("0f9e8d7c6b5a", 12_800_000), ("5566778899aa", 900)]
+        for lid, _ in layers:
+            yield {"status": "Preparing", "id": lid, "progressDetail": {}}
+        yield {"status": "Layer already exists", "id": layers[2][0], "progressDetail": {}}
+        for lid, size in layers[:2]:
+            for part in (1, 2, 4):
+                yield {"status": "Pushing", "id": lid, "progressDetail": {"current": size * part // 4, "total": size}}
+            yield {"status": "Pushed", "id": lid, "progressDetail": {}}
+        if self.client.push_fails:
+            yield {"errorDetail": {"message": "denied: requested access to the resource is denied"},
+                   "error": "denied: requested access to the resource is denied"}
+            return
+        yield {"status": f"{tag}: digest: sha256:{_hex('push-' + repository)} size: 1234"}
+
+    def load(self, data: Any) -> list[FakeImage]:
+        """Read a fake archive; its image is listed from now on."""
+        raw = bytes(data) if isinstance(data, (bytes, bytearray)) else b"".join(data)
+        self.client._call("images.load", len(raw))
+        if not raw.startswith(ARCHIVE_MAGIC):
+            raise FakeAPIError("invalid tar header", 500)
+        saved = json.loads(raw[len(ARCHIVE_MAGIC):])
+        tags = [f"loaded/{t}" for t in saved["RepoTags"]]
+        image = FakeImage(self.client, {"Id": f"sha256:{_hex('loaded-' + saved['Id'])}", "RepoTags": tags,
+                                        "Size": 2_000_000, "Created": int(BASE_TIME),
+                                        "RootFS": {"Layers": [f"sha256:{_hex(saved['Id'])}"]}})
+        self.client._images.append(image)
+        return [image]
 
     def prune(self, filters: Any = None) -> dict[str, Any]:
         self.client._call("images.prune")
@@ -401,6 +455,7 @@ class FakeDockerClient:
         self.gone = gone
         self.wharf = wharf
         self.pull_completes = True
+        self.push_fails = False
         self.pull_gate = threading.Event()
         self.events_gate = threading.Event()
         self._lock = threading.Lock()

@@ -9,13 +9,13 @@ deterministic fake in ``tests/tui/fake_engine.py`` for snapshots.
 from __future__ import annotations
 
 import functools
-import socket
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tui.data import convert
-from tui.data.errors import Missing, translate
+from tui.data.errors import InvalidInput, Missing, translate
 from tui.data.models import (
     Anatomy,
     ContainerRow,
@@ -76,7 +76,6 @@ class Stream(Iterator[T]):
     def close(self) -> None:
         """End the stream (thread-safe; never raises)."""
         self.closed = True
-        _wake_reader(self._raw)
         close = getattr(self._raw, "close", None)
         if close is not None:
             try:
@@ -85,23 +84,26 @@ class Stream(Iterator[T]):
                 pass
 
 
-def _wake_reader(raw: Any) -> None:
-    """Shut the stream's socket down so a thread blocked reading it wakes up.
+def _host_file(path: str, mode: str) -> Any:
+    """``open(path, mode)``, with a host file error as :class:`InvalidInput` (not a lost engine)."""
+    try:
+        return open(path, mode)  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise InvalidInput(f"{path}: {exc.strerror or exc}") from exc
 
-    Closing a socket from another thread does not interrupt a ``recv``
-    already waiting on it (Linux); ``shutdown`` does. ``CancellableStream``
-    keeps its httpx response as ``_response``; its connection's socket is
-    the ``network_stream`` extension's ``socket``.
-    """
-    response = getattr(raw, "_response", None)
-    stream = getattr(response, "extensions", {}).get("network_stream")
-    get_extra_info = getattr(stream, "get_extra_info", None)
-    sock = get_extra_info("socket") if get_extra_info is not None else None
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+
+def _host_io(path: str, operation: Callable[[Any], T], argument: Any) -> T:
+    try:
+        return operation(argument)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: {exc.strerror or exc}") from exc
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 class EnginePort:
@@ -246,6 +248,51 @@ class EnginePort:
         """Docker's JSON progress objects for a pull."""
         raw = self.client.api.pull(repository, tag, stream=True, decode=True)
         return Stream(iter(raw), raw)
+
+    @_translated
+    def push(self, repository: str, tag: str) -> Stream[Mapping[str, Any]]:
+        """Docker's JSON progress objects for a push to the registry named in ``repository``."""
+        raw = self.client.images.push(repository, tag=tag, stream=True, decode=True)
+        return Stream(iter(raw), raw)
+
+    @_translated
+    def save_image(self, reference: str, path: str) -> int:
+        """Write Docker's archive of ``reference`` to the host file ``path``; returns its size.
+
+        Raises:
+            InvalidInput: ``path`` cannot be written (the file is not left half written).
+        """
+        image = self.client.images.get(reference)
+        named = reference if reference in image.tags else False
+        written = 0
+        with _host_file(path, "wb") as handle:
+            try:
+                for chunk in image.save(named=named):
+                    _host_io(path, handle.write, chunk)
+                    written += len(chunk)
+            except BaseException:
+                _discard(path)
+                raise
+        return written
+
+    @_translated
+    def load_images(self, path: str) -> list[str]:
+        """Load the archive at the host file ``path``; the tags (or IDs) of what it held.
+
+        Raises:
+            InvalidInput: ``path`` cannot be read.
+        """
+        with _host_file(path, "rb") as handle:
+            chunks = iter(lambda: _host_io(path, handle.read, 1 << 20), b"")
+            images = self.client.images.load(chunks)
+        return [image.tags[0] if image.tags else image.id for image in images]
+
+    @_translated
+    def commit(self, container_id: str, repository: str, tag: str, message: str = "") -> str:
+        """Make an image of the container (``Container.commit``); returns the new image's ID."""
+        container = self.client.containers.get(container_id)
+        image = container.commit(repository=repository, tag=tag or "latest", message=message or None)
+        return str(image.id)
 
     @_translated
     def login(self, registry: str, username: str, password: str) -> str:

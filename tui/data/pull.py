@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from tui import clock
 
@@ -52,9 +52,11 @@ class LayerProgress:
     @property
     def fraction(self) -> float:
         """How far along the layer is, 0..1 (download counts half, extraction half)."""
-        if self.phase in ("complete", "exists"):
+        if self.phase in ("complete", "exists", "pushed"):
             return 1.0
         part = (self.current / self.total) if self.total else 0.0
+        if self.phase == "pushing":
+            return part
         if self.phase == "downloading":
             return 0.5 * part
         if self.phase in ("verifying", "downloaded"):
@@ -66,9 +68,9 @@ class LayerProgress:
     @property
     def downloaded(self) -> int:
         """Compressed bytes fetched so far."""
-        if self.phase == "downloading":
+        if self.phase in ("downloading", "pushing"):
             return self.current
-        if self.phase in ("verifying", "downloaded", "extracting", "complete"):
+        if self.phase in ("verifying", "downloaded", "extracting", "complete", "pushed"):
             return self.size
         return 0
 
@@ -86,6 +88,11 @@ class PullState:
         started: monotonic time of the first event (``None`` before it).
         now: monotonic time of the latest event.
     """
+
+    STATUSES: ClassVar[Mapping[str, str]] = _STATUS_TO_PHASE
+    """Docker's status text (lower case) → layer phase."""
+    VERBS: ClassVar[tuple[str, str]] = ("Pulling", "Pulled")
+    """What the progress head says while it runs and once it is done."""
 
     reference: str
     layers: dict[str, LayerProgress] = field(default_factory=dict)
@@ -107,7 +114,7 @@ class PullState:
             return
         status = str(event.get("status", ""))
         layer_id = event.get("id")
-        phase = _STATUS_TO_PHASE.get(status.lower())
+        phase = self.STATUSES.get(status.lower())
         if not layer_id or phase is None:
             if status:
                 line = f"{layer_id}: {status}" if layer_id else status
@@ -119,7 +126,7 @@ class PullState:
         layer.phase = phase
         layer.current = int(detail.get("current") or 0)
         layer.total = int(detail.get("total") or 0)
-        if phase == "downloading" and layer.total:
+        if phase in ("downloading", "pushing") and layer.total:
             layer.size = layer.total
 
     def finish(self) -> None:

@@ -17,13 +17,14 @@ from tui import clock, fmt
 from tui.data.errors import EngineGone, PortError
 from tui.data.models import ContainerRow, StatsSample
 from tui.messages import EngineLost, Notice, RefreshRequested
+from tui.widgets.container_commit import ContainerCommitKey
 from tui.widgets.container_columns import NARROW, SORTS, STATE_STYLE, WIDE, WIDE_FROM, uptime
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.stats_feed import StatsFeed
 from tui.widgets.table import SyncTable
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
-class ContainersPane(ReportsWorkerErrors, Vertical):
+class ContainersPane(ContainerCommitKey, ReportsWorkerErrors, Vertical):
     """The containers table, its filter prompt and every container key."""
 
     BINDINGS = [
@@ -42,6 +43,7 @@ class ContainersPane(ReportsWorkerErrors, Vertical):
         Binding("K", "act('kill')", "Kill", show=False),
         Binding("p", "pause", "Pause/unpause", show=False),
         Binding("d", "act('remove')", "Remove", show=False),
+        Binding("c", "commit", "Commit", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "sort", "Sort", show=False),
         Binding("ctrl+r", "reload", "Refresh", show=False),

@@ -1,4 +1,4 @@
-"""ImagesPane: every image tag with size, age and users; inspect, layers, tag, remove, prune, run."""
+"""ImagesPane: every image tag with size, age and users; inspect, layers, tag, remove, prune, run, push, save, load."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from tui.data.models import ContainerRow, ImageRow
 from tui.data.runspec import RunSpec
 from tui.messages import Notice, ShowContainer
 from tui.widgets.filter_bar import FilterBar
+from tui.widgets.image_archive import ImageArchiveKeys
+from tui.widgets.pull_progress import PullProgress
 from tui.widgets.table import SyncTable
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -28,7 +30,7 @@ COLUMNS = [("reference", "REPOSITORY:TAG", 30), ("id", "ID", 12), ("size", "SIZE
            ("created", "CREATED", 9), ("used", "USED BY", 7)]
 
 
-class ImagesPane(ReportsWorkerErrors, Vertical):
+class ImagesPane(ImageArchiveKeys, ReportsWorkerErrors, Vertical):
     """The images table and its keys."""
 
     BINDINGS = [
@@ -38,6 +40,9 @@ class ImagesPane(ReportsWorkerErrors, Vertical):
         Binding("t", "tag", "Tag", show=False),
         Binding("d", "remove", "Remove", show=False),
         Binding("P", "prune", "Prune", show=False),
+        Binding("p", "push", "Push", show=False),
+        Binding("s", "save", "Save to file", show=False),
+        Binding("L", "load", "Load from file", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "sort", "Sort", show=False),
         Binding("O", "reverse", "Reverse sort", show=False),
@@ -68,6 +73,7 @@ class ImagesPane(ReportsWorkerErrors, Vertical):
         """The table and its filter."""
         yield SyncTable(id="images-table")
         yield FilterBar(id="images-filter")
+        yield PullProgress(id="push-progress")
 
     @property
     def table(self) -> SyncTable:

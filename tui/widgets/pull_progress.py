@@ -11,7 +11,8 @@ from tui import fmt
 from tui.data.pull import PullState
 
 PHASE_STYLE = {"waiting": "dim", "downloading": "cyan", "verifying": "yellow", "downloaded": "yellow",
-               "extracting": "magenta", "complete": "green", "exists": "green"}
+               "extracting": "magenta", "complete": "green", "exists": "green",
+               "pushing": "cyan", "pushed": "green"}
 """How each phase is coloured."""
 SHOWN = 8
 """Layers shown at most (the latest)."""
@@ -42,7 +43,7 @@ class PullProgress(Static):
         if state is None:
             return ""
         width = max(30, self.content_size.width or 40)
-        verb = "Failed" if state.error else ("Pulled" if state.done else "Pulling")
+        verb = "Failed" if state.error else state.VERBS[1 if state.done else 0]
         head = Text(f"{verb} {state.reference}", style="bold", no_wrap=True, overflow="ellipsis")
         eta = state.eta
         numbers = (f" {state.fraction * 100:3.0f}% {fmt.size(state.downloaded)}/{fmt.size(state.total)}"
