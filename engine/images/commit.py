@@ -183,6 +183,10 @@ def commit_image(images: ImageStore, content: ContentStore, layers: LayerStore, 
             new_config["created"] = now
             if author:
                 new_config["author"] = author
+            if comment:
+                new_config["comment"] = comment  # docker inspect's Comment: this image's, never the base's
+            else:
+                new_config.pop("comment", None)
             new_config["config"] = apply_changes(config.get("config") or {}, changes or {})
             entry: dict[str, Any] = {"created": now, "created_by": created_by}
             if author:
