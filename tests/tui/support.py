@@ -11,8 +11,9 @@ from tui.widgets.containers import ContainersPane
 from tui.widgets.images import ImagesPane
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Pause until ``condition()`` holds; fail the test after ``timeout`` seconds."""
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Pause until ``condition()`` holds; fail the test after ``timeout`` seconds (generous: a loaded
+    2-core CI machine can take seconds to scroll a log; a passing test does not wait for it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
