@@ -43,7 +43,10 @@ class CancellableStream:
         The socket is shut down first: on Linux closing a socket does not
         interrupt a ``recv`` another thread is blocked in, ``shutdown`` does.
         """
-        _shutdown(self._response)
+        if not self._response.is_closed:
+            # Read to its end, the connection went back to the pool: another request may
+            # be using it now, so only an unfinished stream's socket is shut down.
+            _shutdown(self._response)
         self._response.close()
 
     def __enter__(self) -> CancellableStream:
