@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.tmux import Tmux
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPT = "WHARF-TEST$ "
@@ -18,59 +18,10 @@ PROMPT = "WHARF-TEST$ "
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
-class Tmux:
-    """A private tmux server (its own socket) with one 80x24 window running a bare shell."""
-
-    def __init__(self, name: str) -> None:
-        self.socket = name
-        self.target = f"{name}:0"
-
-    def run(self, *args: str) -> str:
-        """A tmux command on this server; returns stdout."""
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True,
-                              text=True, timeout=10).stdout
-
-    def start(self) -> None:
-        """A detached session running ``bash --norc`` with a known prompt."""
-        env = {**os.environ, "PS1": PROMPT, "TERM": "tmux-256color"}
-        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", self.socket,
-                        "-x", "80", "-y", "24", f"env PS1='{PROMPT}' TERM=tmux-256color bash --norc --noprofile"],
-                       check=True, env=env, timeout=10)
-        self.run("set-option", "-t", self.socket, "default-terminal", "tmux-256color")
-        self.wait_for(lambda screen: PROMPT.strip() in screen)
-
-    def send(self, *keys: str) -> None:
-        """Send keys (tmux key names or literal text)."""
-        self.run("send-keys", "-t", self.target, *keys)
-
-    def screen(self) -> str:
-        """What the window shows now."""
-        return self.run("capture-pane", "-p", "-t", self.target)
-
-    def flag(self, name: str) -> str:
-        """A pane format variable (``alternate_on``, ``mouse_any_flag``, …)."""
-        return self.run("display-message", "-p", "-t", self.target, f"#{{{name}}}").strip()
-
-    def wait_for(self, condition: Callable[[str], bool], timeout: float = 20.0) -> str:
-        """Poll the screen until ``condition(screen)``; fail with the last screen."""
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if condition(screen):
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"timed out; the screen was:\n{screen}")
-
-    def kill(self) -> None:
-        """Stop this tmux server only."""
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
-
-
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
     """A private tmux server, killed afterwards."""
-    server = Tmux(f"wharf-tui-{os.getpid()}-{time.monotonic_ns()}")
+    server = Tmux(f"wharf-tui-{os.getpid()}-{time.monotonic_ns()}", PROMPT)
     try:
         server.start()
         yield server
