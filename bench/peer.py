@@ -13,6 +13,7 @@ the one on PATH (28.x), pointed at each engine with ``-H``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 import shutil
 import signal
 import subprocess
@@ -83,20 +84,27 @@ class PeerDocker:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self.process is not None and self.process.poll() is None:
-            leftover = self.docker("ps", "-aq", check=False).stdout.split()
-            if leftover:
-                self.docker("rm", "-f", *leftover, check=False)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_engine(self.process, self.docker)
         subprocess.run(["umount", "-R", str(self.workdir)], capture_output=True, check=False)
         if not self._had_docker0 and Path("/sys/class/net/docker0").exists():
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True, check=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def stop_engine(process: subprocess.Popen[bytes] | None,
+                docker: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    """Remove every container of an engine through its ``docker`` runner, then stop it by PID."""
+    if process is None or process.poll() is not None:
+        return
+    leftover = docker("ps", "-aq", check=False).stdout.split()
+    if leftover:
+        docker("rm", "-f", *leftover, check=False)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the engine and the helpers it started
+        process.wait(timeout=10)
 
 
 def timed(action: object, *args: object, **kwargs: object) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -55,16 +54,9 @@ class WharfDaemon:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self.process is not None and self.process.poll() is None:
-            leftover = self.docker("ps", "-aq", check=False).stdout.split()
-            if leftover:
-                self.docker("rm", "-f", *leftover, check=False)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        from peer import stop_engine  # noqa: PLC0415
+
+        stop_engine(self.process, self.docker)
         # Containers are gone and the daemon stopped: undo its bridges and firewall chains too.
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from engine.jobs import EventBus  # noqa: PLC0415
