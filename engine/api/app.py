@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.api import (routes_archives, routes_containers, routes_exec, routes_images, routes_networks,
-                        routes_system)
+                        routes_system, routes_wharf)
 from engine.api.bridge import Workers
 from engine.api.router import Api
 
@@ -19,6 +19,7 @@ def build_api(backend: Any, workers: Workers | None = None) -> Api:
         workers: the pool for short blocking calls (a new one of 32 threads by default).
     """
     api = Api(backend, workers)
-    for module in (routes_system, routes_archives, routes_containers, routes_exec, routes_images, routes_networks):
+    for module in (routes_system, routes_archives, routes_containers, routes_exec, routes_images, routes_networks,
+                   routes_wharf):
         module.register(api)
     return api

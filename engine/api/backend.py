@@ -165,6 +165,10 @@ class ContainerBackend(Protocol):
         """Samples: one at once, then one every ``interval`` s while the container exists."""
         ...
 
+    def all_container_stats(self, interval: float, cancel: Cancel) -> Iterator[dict[str, StatsSample]]:
+        """Every running container's sample (ID → sample): one mapping now, then one every ``interval`` s."""
+        ...
+
     def container_top(self, ref: str, ps_args: str) -> ProcessTable:
         """The container's processes."""
         ...

@@ -149,6 +149,16 @@ class ContainerApiMixin(APIClientBase):
             return self._result(self._get(url, params=params), True)
         return self._stream_json(self._get(url, params=params, stream=True), bool(decode))
 
+    def stats_all(self, interval: float = 1.0, decode: bool = True) -> Any:
+        """Wharf's batched stats: one line per ``interval`` s with every running container.
+
+        Each item is ``{"read": …, "stats": [object, …]}``, every object shaped
+        like one of :meth:`stats`'s. A real dockerd answers 404 (``NotFound``).
+        """
+        response = self._get(self._url("/wharf/stats", versioned=False), params={"interval": interval},
+                             stream=True)
+        return self._stream_json(response, decode)
+
     def top(self, container: Any, ps_args: str | None = None) -> dict[str, Any]:
         """The container's processes: ``{"Titles": …, "Processes": …}``."""
         return self._result(self._get(self._url("/containers/{0}/top", _ident(container)),

@@ -7,7 +7,6 @@ import dataclasses
 from contextlib import contextmanager
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from engine.model import (
@@ -20,7 +19,6 @@ from engine.model import (
     LogOptions,
     LogRecord,
     MountPoint,
-    NetStats,
     NetworkAttachment,
     PathStat,
     ProcessTable,
@@ -38,7 +36,8 @@ from engine.errors import Conflict, ContainerNotFound, NotFound
 from engine.images.store import ImageStore
 from engine.network.driver import NetworkDriver
 from engine.runtime.runtime import Runtime
-from engine.runtime.stats import Sample, StatsSampler
+from engine.runtime.stats import StatsSampler
+from engine.service.stats_batch import batched_stats, stats_sample
 from engine.service.sessions import DeferredSession, StreamSession
 from engine.runtime.streams import ProcessStream
 from engine.storage.driver import GraphDriver
@@ -269,11 +268,15 @@ class ContainerService:
                         sample = None  # it ended between the status check and the sample
                 else:
                     self.sampler.untrack(record.id)
-                yield _stats(sample, current) if sample is not None else StatsSample(time=time.time())
+                yield stats_sample(sample, current) if sample is not None else StatsSample(time=time.time())
                 if cancel.wait(interval):
                     return
         finally:
             self.sampler.untrack(record.id)  # no open files once nobody watches (an --rm container never sees rm)
+
+    def all_container_stats(self, interval: float, cancel: Cancel) -> Iterator[dict[str, StatsSample]]:
+        """Every running or paused container's sample in one mapping per ``interval`` s."""
+        return batched_stats(self.containers, self.runtime, interval, cancel)
 
     def container_top(self, ref: str, ps_args: str = "") -> ProcessTable:
         """The container's processes (host PID, container PID, user, command)."""
@@ -361,19 +364,6 @@ def _labels_match(labels: dict[str, str], filters: PruneFilter) -> bool:
         return key in labels and (not value or labels[key] == value)
 
     return all(has(i) for i in filters.labels) and not any(has(i) for i in filters.labels_absent)
-
-
-def _stats(sample: Sample, record: ContainerRecord) -> StatsSample:
-    return StatsSample(
-        time=sample.time or time.time(), cpu_total=sample.cpu_ns, system_cpu=sample.system_cpu_ns,
-        online_cpus=sample.online_cpus, memory_usage=sample.memory_usage, memory_limit=sample.memory_limit,
-        memory_stat={"inactive_file": sample.memory_inactive_file,
-                     "total_inactive_file": sample.memory_inactive_file},
-        cgroup_v2=Path("/sys/fs/cgroup/cgroup.controllers").exists(),
-        networks={name: NetStats(**{k: v for k, v in counters.items() if k in NetStats.__dataclass_fields__})
-                  for name, counters in sample.networks.items()},
-        blkio=[("read", sample.blkio_read), ("write", sample.blkio_write)],
-        pids=sample.pids, pids_limit=record.spec.resources.pids_limit or 0)
 
 
 

@@ -126,6 +126,7 @@ async def test_run_stats_logs_stop_remove(engine, registries, test_images):  # n
                        and str(containers.table.get_cell(row.id, "mem")) != "–", timeout=15,
                        what="live CPU and memory cells")
         assert "cpu" in columns and "mem" in columns
+        assert containers.feed.batched is True  # one /wharf/stats stream, not a request per container
         sample = containers.feed.history.latest(row.id)
         assert sample.mem_usage > 0 and sample.pids >= 1
         line = next(l for l in screen_text(app).splitlines() if NAME in l)
@@ -156,3 +157,34 @@ async def test_run_stats_logs_stop_remove(engine, registries, test_images):  # n
         await pilot.press("y")
         await wait_for(pilot, lambda: row.id not in containers.rows, timeout=20, what="removed from the pane")
         assert NAME not in {c.name for c in client.containers.list(all=True)}
+
+
+async def test_list_follows_engine_events(engine, registries, test_images):  # noqa: ANN001
+    """A container made and removed behind the console's back shows up and leaves at once, without polling."""
+    busybox = test_images.busybox_oci
+    client = engine.client
+    if busybox.reference not in _image_refs(client):
+        client.images.pull(busybox.reference)
+    app = build_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = app.screen.query_one(ContainersPane)
+        await wait_for(pilot, lambda: containers.table is not None and containers.is_mounted, what="pane")
+        containers.refresh_every = 600.0  # only an event can make it list again
+        containers.start()
+        await pilot.pause(0.5)
+        outsider = client.containers.run(busybox.reference, ["sleep", "300"], detach=True,
+                                         network_mode="none", name="wh-console-outsider")
+        try:
+            await wait_for(pilot, lambda: outsider.id in containers.rows
+                           and containers.rows[outsider.id].state == "running", timeout=5,
+                           what="the outside container listed from its events")
+            outsider.kill()
+            await wait_for(pilot, lambda: containers.rows[outsider.id].state == "exited", timeout=5,
+                           what="its death listed")
+            outsider.remove()
+            await wait_for(pilot, lambda: outsider.id not in containers.rows, timeout=5, what="its removal listed")
+        finally:
+            try:
+                outsider.remove(force=True)
+            except Exception:  # noqa: BLE001 - already removed by the test
+                pass

@@ -194,6 +194,20 @@ class EnginePort:
             return self.client.api.stats(container_id, stream=False)
 
     @_translated
+    def stats_stream(self, interval: float = 1.0) -> Stream[Mapping[str, Mapping[str, Any]]]:
+        """Every running container's stats in one stream: one mapping (ID → stats object) per tick.
+
+        Wharf's ``/wharf/stats``; :class:`Missing` on an engine without it (a
+        real dockerd), where :meth:`stats_once` per container is the fallback.
+        """
+        api = self.client.api
+        if not hasattr(api, "stats_all"):
+            raise Missing("this client has no batched stats (not a Wharf engine)", 404)
+        raw = api.stats_all(interval=interval)
+        batches = ({str(item.get("id", "")): item for item in batch.get("stats") or ()} for batch in raw)
+        return Stream(batches, raw)
+
+    @_translated
     def run(self, spec: RunSpec) -> ContainerRow:
         """Create and start a container (``containers.run(detach=True)``)."""
         container = self.client.containers.run(spec.image, **spec.run_kwargs())

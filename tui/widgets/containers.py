@@ -11,20 +11,20 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
-from textual.worker import get_current_worker
 
-from tui import clock, fmt
+from tui import fmt
 from tui.data.errors import EngineGone, PortError
 from tui.data.models import ContainerRow, StatsSample
 from tui.messages import EngineLost, Notice, RefreshRequested
 from tui.widgets.container_commit import ContainerCommitKey
+from tui.widgets.container_listing import ContainerListing
 from tui.widgets.container_columns import NARROW, SORTS, STATE_STYLE, WIDE, WIDE_FROM, uptime
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.stats_feed import StatsFeed
 from tui.widgets.table import SyncTable
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
-class ContainersPane(ContainerCommitKey, ReportsWorkerErrors, Vertical):
+class ContainersPane(ContainerListing, ContainerCommitKey, ReportsWorkerErrors, Vertical):
     """The containers table, its filter prompt and every container key."""
 
     BINDINGS = [
@@ -48,9 +48,6 @@ class ContainersPane(ContainerCommitKey, ReportsWorkerErrors, Vertical):
         Binding("o", "sort", "Sort", show=False),
         Binding("ctrl+r", "reload", "Refresh", show=False),
     ]
-
-    refresh_every = 2.0
-    """Seconds between re-lists (resynchronisation)."""
 
     @dataclass
     class Listed(Message):
@@ -118,25 +115,6 @@ class ContainersPane(ContainerCommitKey, ReportsWorkerErrors, Vertical):
         self._render_rows()
 
     # -- data -------------------------------------------------------------
-
-    def start(self) -> None:
-        """Begin (or resume) listing."""
-        self._list_loop()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="containers-list",
-          description="list containers")
-    def _list_loop(self) -> None:
-        worker = get_current_worker()
-        port = self.app.port
-        while not worker.is_cancelled:
-            try:
-                rows = port.containers()
-            except EngineGone as exc:
-                self.post_message(EngineLost(exc.message))
-                return
-            self.post_message(self.Listed(rows))
-            if clock.nap(self.refresh_every, lambda: worker.is_cancelled):
-                return
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="containers-once",
           description="list containers")
@@ -232,6 +210,8 @@ class ContainersPane(ContainerCommitKey, ReportsWorkerErrors, Vertical):
             for column, value in self._stat_cells(container_id, sample).items():
                 if column in columns:
                     table.set_cell(container_id, column, value)
+            if "up" in columns:
+                table.set_cell(container_id, "up", uptime(row))  # uptime ticks without a re-list
 
     # -- selection --------------------------------------------------------
 

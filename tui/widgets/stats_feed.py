@@ -1,12 +1,17 @@
-"""StatsFeed: ONE sampling loop for every container's stats, fanned out by a signal.
+"""StatsFeed: ONE stats stream for every container, fanned out by a signal.
 
-Widgets never ask for stats themselves. The feed samples once a second in a
-single thread worker, keeps a bounded history (:class:`StatsHistory`) and
-publishes one :class:`StatsFeed.Tick` per second to every subscriber (the
-containers table, an open stats view). Per tick it asks only for what is
-worth drawing: the pinned container (an open stats view), then visible rows,
-then a round-robin share of the rest, within :attr:`budget` requests —
-200 containers cost ~``budget`` one-shot requests a second, not 200 streams.
+Widgets never ask for stats themselves. The feed reads in a single thread
+worker, keeps a bounded history (:class:`StatsHistory`) and publishes one
+:class:`StatsFeed.Tick` per second to every subscriber (the containers
+table, an open stats view).
+
+On Wharf it reads the engine's batched stream (``GET /wharf/stats``): one
+connection, one line a second holding every running container. A real
+dockerd has no such stream, so there the feed falls back to sampling: per
+tick it asks only for what is worth drawing — the pinned container (an open
+stats view), then visible rows, then a round-robin share of the rest, within
+:attr:`budget` one-shot requests — 200 containers cost ~``budget`` requests
+a second, not 200 streams.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from textual import work
 from textual.message import Message
 from textual.signal import Signal
 from textual.widget import Widget
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from tui import clock
-from tui.data.errors import EngineGone, PortError
+from tui.data.errors import EngineGone, Missing, PortError
 from tui.data.models import StatsSample
+from tui.data.port import EnginePort, Stream
 from tui.data.stats import StatsHistory
 from tui.messages import EngineLost
 
@@ -61,12 +67,25 @@ class StatsFeed(Widget):
         """IDs of running containers, visible ones first (set by the containers pane)."""
         self.pinned: str = ""
         """A container sampled every tick (an open stats view)."""
+        self.batched: bool | None = None
+        """Whether the engine's batched stream feeds us (``None`` until known)."""
         self._cursor = 0
+        self._stream: Stream[Mapping[str, Mapping[str, object]]] | None = None
 
     def start(self, host_cpus: int) -> None:
         """Begin sampling (again); ``host_cpus`` scales samples without ``online_cpus``."""
         self.history.host_cpus = host_cpus
+        self._close_stream()
         self._loop()
+
+    def on_unmount(self) -> None:
+        """End the stream so its reader thread stops."""
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
 
     def choose(self) -> list[str]:
         """The containers to sample this tick, at most :attr:`budget`."""
@@ -83,23 +102,51 @@ class StatsFeed(Widget):
         return list(dict.fromkeys(chosen + visible + rotated))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="stats", name="stats-feed",
-          description="sample container stats once a second")
+          description="container stats once a second")
     def _loop(self) -> None:
         worker = get_current_worker()
         port = self.app.port
+        cancelled = lambda: worker.is_cancelled  # noqa: E731
+        try:
+            while not worker.is_cancelled:
+                try:
+                    self._follow(worker, port)
+                except Missing:
+                    self.batched = False
+                    self._poll(worker, port)
+                    return
+                except EngineGone:
+                    raise
+                except PortError:
+                    pass  # a refused or broken stream: open it again after a pause
+                if clock.nap(self.interval, cancelled):
+                    return
+        except EngineGone as exc:
+            self.post_message(EngineLost(exc.message))
+
+    def _follow(self, worker: Worker[None], port: EnginePort) -> None:
+        """Read the engine's batched stream until it ends or the worker is cancelled."""
+        self._stream = stream = port.stats_stream(self.interval)
+        self.batched = True
+        for batch in stream:
+            if worker.is_cancelled:
+                return
+            samples = {cid: self.history.ingest(cid, raw) for cid, raw in batch.items()}
+            self.history.forget(samples)
+            if not worker.is_cancelled:
+                self.post_message(self.Tick(samples))
+
+    def _poll(self, worker: Worker[None], port: EnginePort) -> None:
+        """Sample chosen containers with one-shot requests each tick (no batched stream)."""
         with ThreadPoolExecutor(self.parallel, thread_name_prefix="wharf-stats") as pool:
             while not worker.is_cancelled:
                 began = time.monotonic()
                 ids = self.choose()
                 samples: dict[str, StatsSample] = {}
                 results = pool.map(lambda cid: (cid, self._one(port, cid)), ids)
-                try:
-                    for cid, raw in results:
-                        if raw is not None:
-                            samples[cid] = self.history.ingest(cid, raw)
-                except EngineGone as exc:
-                    self.post_message(EngineLost(exc.message))
-                    return
+                for cid, raw in results:
+                    if raw is not None:
+                        samples[cid] = self.history.ingest(cid, raw)
                 self.history.forget(self.running)
                 if samples and not worker.is_cancelled:
                     self.post_message(self.Tick(samples))
