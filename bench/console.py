@@ -13,6 +13,8 @@ Measured:
   (tmux, 200x50) on the containers pane, stats sampling at 1 Hz; user+system
   CPU of its process over ``--seconds`` after it has listed every container.
   Target < 15 % of one core.
+- The engine's CPU over the same window: what serving that console costs
+  (one batched ``/wharf/stats`` stream and ``/events``; no polling).
 - Latency: keypress → updated screen, with Textual's Pilot on a headless app
   driven against the same engine (stats running): ``down``/``up`` in the
   containers table, timed from the key event entering the app until the
@@ -121,17 +123,18 @@ def cursor_moved(before: list[str], after: list[str]) -> bool:
     return any(old != new and ANSI.sub("", old) == ANSI.sub("", new) for old, new in zip(before, after))
 
 
-def measure_cpu(host: str, total: int, seconds: float) -> tuple[float, list[float]]:
-    """CPU percent of the console in tmux over ``seconds``, and tmux key→screen latencies."""
+def measure_cpu(host: str, total: int, seconds: float, engine_pid: int) -> tuple[float, float, list[float]]:
+    """CPU percent of the console in tmux and of the engine over ``seconds``, and tmux key→screen latencies."""
     tmux = Tmux(f"{sys.executable} -m tui.launch --host {host}")
     try:
         tmux.wait_for(f"{total}/{total}")
         pid = tmux.pid()
         time.sleep(3)  # the first stats ticks, the table fully built
-        wall0, cpu0 = time.monotonic(), cpu_seconds(pid)
+        wall0, cpu0, engine0 = time.monotonic(), cpu_seconds(pid), cpu_seconds(engine_pid)
         time.sleep(seconds)
-        wall1, cpu1 = time.monotonic(), cpu_seconds(pid)
+        wall1, cpu1, engine1 = time.monotonic(), cpu_seconds(pid), cpu_seconds(engine_pid)
         percent = 100.0 * (cpu1 - cpu0) / (wall1 - wall0)
+        engine_percent = 100.0 * (engine1 - engine0) / (wall1 - wall0)
         latencies = []
         for index in range(20):
             before = tmux.screen(styles=True).splitlines()
@@ -144,7 +147,7 @@ def measure_cpu(host: str, total: int, seconds: float) -> tuple[float, list[floa
             time.sleep(0.2)
         tmux.run("send-keys", "-t", "bench", "q")
         time.sleep(1)
-        return percent, latencies
+        return percent, engine_percent, latencies
     finally:
         tmux.kill()
 
@@ -231,7 +234,9 @@ def main() -> int:
             finally:
                 client.close()
             latencies = asyncio.run(measure_pilot(daemon.host, args.containers, args.presses))
-            percent, tmux_latencies = measure_cpu(daemon.host, args.containers, args.seconds)
+            assert daemon.process is not None
+            percent, engine_percent, tmux_latencies = measure_cpu(daemon.host, args.containers, args.seconds,
+                                                                  daemon.process.pid)
     finally:
         registry.remove()
         subprocess.run(["rm", "-rf", str(work)], check=False)
@@ -239,6 +244,8 @@ def main() -> int:
     latency_ok = "ok" if statistics.median(latencies) < LATENCY_TARGET else "OVER TARGET"
     print(f"console CPU over {args.seconds:.0f} s ({args.containers} containers, {args.running} running, "
           f"stats 1 Hz, tmux 200x50): {percent:.1f} % of one core (target < {CPU_TARGET:.0f} %: {cpu_ok})")
+    print(f"engine CPU in the same window (serving the console: one batched stats stream, events): "
+          f"{engine_percent:.1f} % of one core")
     print(f"keypress → updated screen, Pilot headless, {len(latencies)} presses: {describe(latencies)} "
           f"(target median < {LATENCY_TARGET * 1000:.0f} ms: {latency_ok})")
     print(f"keypress → updated screen, tmux send-keys → capture-pane, {len(tmux_latencies)} presses: "
