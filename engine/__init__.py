@@ -16,6 +16,7 @@ The packages stack as the seed text draws Docker (imports point downward):
 - ``engine.network``    network driver: bridge, veth, IPAM, ports
 - ``engine.volumes``    named volumes
 - ``engine.runtime``    exec driver + libcontainer: namespaces, rootfs, cgroups, caps, seccomp, shim
+- ``engine.host``       facts about the host (kernel, OS, CPUs, memory, cgroups)
 - ``engine.errors``     the one exception tree
 """
 

@@ -1,10 +1,11 @@
-"""Image records (what the store keeps per image) and their Docker-shaped views.
+"""Image records (what the store keeps per image) and their typed views.
 
 An image is named by its ID, the digest of its config blob. The record keeps
 the manifest it came in, the layer descriptors, the chain IDs, the tags and
-repo digests pointing at it. :func:`inspect_view`, :func:`summary_view` and
-:func:`history_view` give Docker's ``/images/{name}/json``, ``/images/json``
-entry and ``/images/{name}/history`` shapes.
+repo digests pointing at it. :func:`image_info` and :func:`history_entries`
+read a record with its config blob into the engine's typed model
+(:class:`~engine.model.ImageInfo`, :class:`~engine.model.HistoryEntry`);
+Docker's JSON for them is rendered only in ``engine.api.convert_images``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine.model import HistoryEntry, ImageConfig, ImageInfo
 from engine.registry.reference import parse_reference
 
 
@@ -118,57 +120,48 @@ def rfc3339(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
-def inspect_view(record: ImageRecord, config: dict[str, Any],
-                 graph_driver: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Docker's ``GET /images/{name}/json`` body for ``record`` with its config blob."""
-    view: dict[str, Any] = {
-        "Id": record.id,
-        "RepoTags": [familiar(t) for t in record.tags],
-        "RepoDigests": [familiar(d) for d in record.repo_digests],
-        "Parent": config.get("parent", ""),
-        "Comment": config.get("comment", ""),
-        "Created": config.get("created", ""),
-        "DockerVersion": config.get("docker_version", ""),
-        "Author": config.get("author", ""),
-        "Config": config.get("config") or {},
-        "Architecture": config.get("architecture", ""),
-        "Os": config.get("os", ""),
-        "Size": record.size,
-        "GraphDriver": graph_driver or {"Name": "overlay2", "Data": None},
-        "RootFS": {"Type": config.get("rootfs", {}).get("type", "layers"),
-                   "Layers": list(record.diff_ids)},
-        "Metadata": {"LastTagTime": rfc3339(record.last_tag_time)
-                     if record.last_tag_time else "0001-01-01T00:00:00Z"},
-    }
-    if config.get("variant"):
-        view["Variant"] = config["variant"]
-    if config.get("os.version"):
-        view["OsVersion"] = config["os.version"]
-    if record.manifest_digest and record.manifest_media_type:
-        view["Descriptor"] = {"mediaType": record.manifest_media_type,
-                              "digest": record.manifest_digest}
-    return view
+def image_info(record: ImageRecord, config: dict[str, Any], *, containers: int = -1,
+               shared_size: int = -1, graph_data: dict[str, str] | None = None) -> ImageInfo:
+    """The typed view of one image record and its config blob.
+
+    Args:
+        record: the image.
+        config: its config blob, parsed.
+        containers: how many containers use it (``-1``: not counted).
+        shared_size: bytes of its layers that other images use too (``-1``: not counted).
+        graph_data: the overlay directories (see ``ImageStore.graph_data``), if wanted.
+    """
+    settings = config.get("config") or {}
+    exposed = []
+    for key in settings.get("ExposedPorts") or {}:
+        port, _, proto = str(key).partition("/")
+        if port.isdigit():
+            exposed.append((int(port), proto or "tcp"))
+    return ImageInfo(
+        id=record.id, repo_tags=[familiar(t) for t in record.tags],
+        repo_digests=[familiar(d) for d in record.repo_digests],
+        created=float(parse_created(config.get("created"))), size=record.size,
+        config=ImageConfig(cmd=settings.get("Cmd"), entrypoint=settings.get("Entrypoint"),
+                           env=list(settings.get("Env") or []), workdir=settings.get("WorkingDir") or "",
+                           user=settings.get("User") or "", exposed_ports=exposed,
+                           volumes=list(settings.get("Volumes") or {}),
+                           labels=dict(settings.get("Labels") or {}),
+                           stop_signal=settings.get("StopSignal") or "",
+                           shell=list(settings.get("Shell") or [])),
+        architecture=config.get("architecture", ""), os=config.get("os", ""),
+        variant=config.get("variant", ""), author=config.get("author", ""),
+        comment=config.get("comment", ""), docker_version=config.get("docker_version", ""),
+        diff_ids=list(record.diff_ids), containers=containers, shared_size=shared_size,
+        graph_driver="overlay2", graph_data=dict(graph_data or {}),
+        manifest_digest=record.manifest_digest)
 
 
-def summary_view(record: ImageRecord, config: dict[str, Any], containers: int = -1,
-                 shared_size: int = -1) -> dict[str, Any]:
-    """One entry of Docker's ``GET /images/json``."""
-    return {
-        "Id": record.id,
-        "ParentId": config.get("parent", ""),
-        "RepoTags": [familiar(t) for t in record.tags],
-        "RepoDigests": [familiar(d) for d in record.repo_digests],
-        "Created": parse_created(config.get("created")),
-        "Size": record.size,
-        "SharedSize": shared_size,
-        "Labels": (config.get("config") or {}).get("Labels") or {},
-        "Containers": containers,
-    }
+def history_entries(record: ImageRecord, config: dict[str, Any],
+                    layer_sizes: list[int]) -> list[HistoryEntry]:
+    """The image's history, newest first; only the top entry carries the ID and tags.
 
-
-def history_view(record: ImageRecord, config: dict[str, Any],
-                 layer_sizes: list[int]) -> list[dict[str, Any]]:
-    """Docker's ``GET /images/{name}/history``: newest first, ``<missing>`` below the top.
+    The entries below the top have an empty ``id`` (Docker prints ``<missing>``).
+    A config without ``history`` gives one entry per layer.
 
     Args:
         record: the image.
@@ -179,15 +172,16 @@ def history_view(record: ImageRecord, config: dict[str, Any],
     entries = []
     layer_index = 0
     for item in history:
+        empty = bool(item.get("empty_layer"))
         size = 0
-        if not item.get("empty_layer") and layer_index < len(layer_sizes):
+        if not empty and layer_index < len(layer_sizes):
             size = layer_sizes[layer_index]
             layer_index += 1
-        entries.append({"Id": "<missing>", "Created": parse_created(item.get("created")),
-                        "CreatedBy": item.get("created_by", ""), "Tags": None,
-                        "Size": size, "Comment": item.get("comment", "")})
+        entries.append(HistoryEntry(id="", created=float(parse_created(item.get("created"))),
+                                    created_by=item.get("created_by", ""), size=size,
+                                    comment=item.get("comment", ""), empty_layer=empty))
     entries.reverse()
     if entries:
-        entries[0]["Id"] = record.id
-        entries[0]["Tags"] = [familiar(t) for t in record.tags] or None
+        entries[0].id = record.id
+        entries[0].tags = [familiar(t) for t in record.tags]
     return entries

@@ -7,11 +7,12 @@ deleted: forced, it loses its tags and stays (dangling) for the container.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.errors import InUse, InvalidReference
 from engine.images.content import digest_hex
 from engine.images.records import ImageRecord, familiar
+from engine.model import ImageDeleteItem, PruneResult
 from engine.registry.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def remove_image(store: ImageStore, name: str, *, force: bool, prune: bool,
-                 in_use: InUsePredicate) -> list[dict[str, str]]:
+                 in_use: InUsePredicate) -> list[ImageDeleteItem]:
     """``docker rmi``: untag, and delete the image when nothing else names it.
 
     Args:
@@ -31,7 +32,8 @@ def remove_image(store: ImageStore, name: str, *, force: bool, prune: bool,
         in_use: whether a container uses an image ID.
 
     Returns:
-        Docker's delete response: ``[{"Untagged": …}, {"Deleted": …}]``.
+        What happened, in order: each reference untagged, then the image's ID
+        and the chain ID of each layer that went with it (as ``deleted``).
 
     Raises:
         ImageNotFound: no such image.
@@ -46,10 +48,10 @@ def remove_image(store: ImageStore, name: str, *, force: bool, prune: bool,
             raise InUse(f"conflict: unable to remove repository reference {name!r} "
                         f"(must force) - a container is using its referenced image "
                         f"{digest_hex(record.id)[:12]}")
-        response: list[dict[str, str]] = []
+        response: list[ImageDeleteItem] = []
         if not by_id:
             store.untag(name)
-            response.append({"Untagged": familiar(str(parse_reference(name)))})
+            response.append(ImageDeleteItem(untagged=familiar(str(parse_reference(name)))))
             if record.tags or used:
                 return response
         else:
@@ -60,18 +62,18 @@ def remove_image(store: ImageStore, name: str, *, force: bool, prune: bool,
                             "repositories")
             for tag in list(record.tags):
                 store._tags.pop(tag, None)
-                response.append({"Untagged": familiar(tag)})
+                response.append(ImageDeleteItem(untagged=familiar(tag)))
             record.tags = []
             if used:
                 store._save(record)
                 store._save_tags()
                 return response
         for digest in record.repo_digests:
-            response.append({"Untagged": familiar(digest)})
+            response.append(ImageDeleteItem(untagged=familiar(digest)))
         store._forget(record)
-        response.append({"Deleted": record.id})
+        response.append(ImageDeleteItem(deleted=record.id))
         if prune:
-            response.extend({"Deleted": cid} for cid in store.collect_garbage()["layers"])
+            response.extend(ImageDeleteItem(deleted=cid) for cid in store.collect_garbage()["layers"])
         return response
 
 
@@ -85,23 +87,22 @@ def _is_reference_to(name: str, record: ImageRecord) -> bool:
 
 
 def prune_images(store: ImageStore, *, all_images: bool,
-                 in_use: InUsePredicate) -> dict[str, Any]:
+                 in_use: InUsePredicate) -> PruneResult:
     """Delete dangling images (``all_images``: every unused one).
 
     Returns:
-        Docker's prune body: ``{"ImagesDeleted": [...] or None, "SpaceReclaimed": n}``.
+        The tags untagged; the image IDs deleted, then the chain IDs of the
+        layers that went with them; and the bytes those layers held.
     """
-    deleted: list[dict[str, str]] = []
-    reclaimed = 0
+    result = PruneResult()
     with store._lock:
         for record in store.list():
             if in_use(record.id) or (record.tags and not all_images):
                 continue
-            for tag in record.tags:
-                deleted.append({"Untagged": familiar(tag)})
+            result.untagged.extend(familiar(tag) for tag in record.tags)
             store._forget(record)
-            deleted.append({"Deleted": record.id})
+            result.deleted.append(record.id)
         garbage = store.collect_garbage()
-        reclaimed = garbage["bytes"]
-        deleted.extend({"Deleted": cid} for cid in garbage["layers"])
-    return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+        result.space_reclaimed = garbage["bytes"]
+        result.deleted.extend(garbage["layers"])
+    return result

@@ -20,9 +20,9 @@ from typing import Any
 from engine.errors import ImageNotFound, InvalidArgument, InvalidReference, NotFound
 from engine.images.content import ContentStore, digest_hex
 from engine.images.layers import LayerStore, chain_ids
-from engine.images.records import (ImageRecord, LayerDescriptor, history_view, inspect_view,
-                                   summary_view)
+from engine.images.records import ImageRecord, LayerDescriptor, history_entries, image_info
 from engine.images.removal import prune_images, remove_image
+from engine.model import HistoryEntry, ImageDeleteItem, ImageInfo, PruneResult
 from engine.registry.reference import Reference, parse_reference
 from engine.state import StateRoot, atomic_write_json, read_json
 
@@ -236,34 +236,37 @@ class ImageStore:
         """The image's config blob, parsed."""
         return self._read_config(self.resolve(name).config_digest)
 
-    def inspect(self, name: str, graph_driver_name: str = "overlay2") -> dict[str, Any]:
-        """Docker's ``/images/{name}/json`` body."""
+    def info(self, name: str, containers: int = -1) -> ImageInfo:
+        """The image ``name`` with its overlay directories (``containers``: its users, -1 uncounted)."""
         record = self.resolve(name)
-        return inspect_view(record, self.config(record.id),
-                            self._graph_driver(record, graph_driver_name))
+        return image_info(record, self.config(record.id), containers=containers,
+                          graph_data=self.graph_data(record.id))
 
-    def _graph_driver(self, record: ImageRecord, name: str) -> dict[str, Any]:
+    def graph_data(self, name: str) -> dict[str, str]:
+        """The top layer's ``UpperDir``, ``MergedDir``, ``WorkDir`` and (``:``-joined, top
+        first) ``LowerDir``; ``{}`` for an image without layers."""
+        record = self.resolve(name)
         if not record.chain_ids:
-            return {"Name": name, "Data": None}
+            return {}
         stack = self.layers.stack(record.chain_ids[-1])
         data = {"UpperDir": str(stack[0].diff),
                 "MergedDir": str(stack[0].path / "merged"),
                 "WorkDir": str(stack[0].path / "work")}
         if len(stack) > 1:
             data["LowerDir"] = ":".join(str(layer.diff) for layer in stack[1:])
-        return {"Name": name, "Data": data}
+        return data
 
     def summaries(self, containers: Callable[[str], int] | None = None
-                  ) -> builtins.list[dict[str, Any]]:
-        """Docker's ``/images/json`` entries (``containers(image_id)`` counts users)."""
-        return [summary_view(r, self.config(r.id), containers(r.id) if containers else -1)
+                  ) -> builtins.list[ImageInfo]:
+        """Every image, newest first, no overlay dirs (``containers(id)`` counts users; else -1)."""
+        return [image_info(r, self.config(r.id), containers=containers(r.id) if containers else -1)
                 for r in self.list()]
 
-    def history(self, name: str) -> builtins.list[dict[str, Any]]:
-        """Docker's ``/images/{name}/history`` body (newest first)."""
+    def history(self, name: str) -> builtins.list[HistoryEntry]:
+        """The image's history, newest first (see :func:`~engine.images.records.history_entries`)."""
         record = self.resolve(name)
         sizes = [self.layers.get(cid).size for cid in record.chain_ids]
-        return history_view(record, self.config(record.id), sizes)
+        return history_entries(record, self.config(record.id), sizes)
 
     # -- tags ----------------------------------------------------------------------
     def tag(self, name: str, target: str) -> ImageRecord:
@@ -305,16 +308,16 @@ class ImageStore:
 
     # -- removal -------------------------------------------------------------------
     def remove(self, name: str, *, force: bool = False, prune: bool = True,
-               in_use: InUsePredicate = _never) -> builtins.list[dict[str, str]]:
+               in_use: InUsePredicate = _never) -> builtins.list[ImageDeleteItem]:
         """``docker rmi``: untag, and delete the image when nothing else names it.
 
-        See :func:`engine.images.removal.remove_image` (arguments, response, errors).
+        See :func:`engine.images.removal.remove_image` (arguments, result, errors).
         """
         return remove_image(self, name, force=force, prune=prune, in_use=in_use)
 
     def prune(self, *, all_images: bool = False,
-              in_use: InUsePredicate = _never) -> dict[str, Any]:
-        """Delete dangling images (``all_images``: every unused one); Docker's prune body."""
+              in_use: InUsePredicate = _never) -> PruneResult:
+        """Delete dangling (``all_images``: all unused) images; see :func:`.removal.prune_images`."""
         return prune_images(self, all_images=all_images, in_use=in_use)
 
     def _forget(self, record: ImageRecord) -> None:
@@ -388,13 +391,14 @@ class ImageStore:
             return {"layers": removed, "blobs": [b.digest for b in blobs], "bytes": freed}
 
     def disk_usage(self, containers: Callable[[str], int] | None = None
-                   ) -> builtins.list[dict[str, Any]]:
-        """``/system/df`` image entries with ``SharedSize`` (layers other images use too)."""
+                   ) -> builtins.list[ImageInfo]:
+        """Every image with ``shared_size``: the bytes of its layers other images use too
+        (``containers(image_id)`` counts its users; 0 without it)."""
         counts = self.layer_refcounts()
         entries = []
         for record in self.list():
             shared = sum(self.layers.get(cid).size for cid in record.chain_ids
                          if counts.get(cid, 0) > 1)
-            entries.append(summary_view(record, self.config(record.id),
-                                        containers(record.id) if containers else 0, shared))
+            entries.append(image_info(record, self.config(record.id), shared_size=shared,
+                                      containers=containers(record.id) if containers else 0))
         return entries

@@ -9,7 +9,6 @@ from typing import Any
 from engine.model import (
     Cancel,
     HistoryEntry,
-    ImageConfig,
     ImageDeleteItem,
     ImageInfo,
     ImportSpec,
@@ -30,7 +29,6 @@ from engine.images.importer import import_tarball
 from engine.images.layers import LayerStore
 from engine.images.push import Pusher
 from engine.images.pull import Puller
-from engine.images.records import ImageRecord, familiar, parse_created
 from engine.images.store import ImageStore
 from engine.jobs import Component, Event, EventBus, Job
 from engine.registry.client import RegistryClient
@@ -39,33 +37,6 @@ from engine.registry.login import login
 from engine.registry.reference import parse_reference
 
 _END = object()
-
-
-def image_info(record: ImageRecord, config: dict[str, Any], containers: int = -1,
-               graph: dict[str, str] | None = None) -> ImageInfo:
-    """The API's view of one image record and its config blob."""
-    settings = config.get("config") or {}
-    exposed = []
-    for key in settings.get("ExposedPorts") or {}:
-        port, _, proto = str(key).partition("/")
-        if port.isdigit():
-            exposed.append((int(port), proto or "tcp"))
-    return ImageInfo(
-        id=record.id, repo_tags=[familiar(t) for t in record.tags],
-        repo_digests=[familiar(d) for d in record.repo_digests],
-        created=float(parse_created(config.get("created"))), size=record.size,
-        config=ImageConfig(cmd=settings.get("Cmd"), entrypoint=settings.get("Entrypoint"),
-                           env=list(settings.get("Env") or []), workdir=settings.get("WorkingDir") or "",
-                           user=settings.get("User") or "", exposed_ports=exposed,
-                           volumes=list(settings.get("Volumes") or {}),
-                           labels=dict(settings.get("Labels") or {}),
-                           stop_signal=settings.get("StopSignal") or "",
-                           shell=list(settings.get("Shell") or [])),
-        architecture=config.get("architecture", ""), os=config.get("os", ""),
-        variant=config.get("variant", ""), author=config.get("author", ""),
-        comment=config.get("comment", ""), docker_version=config.get("docker_version", ""),
-        diff_ids=list(record.diff_ids), containers=containers, graph_driver="overlay2",
-        graph_data=graph or {}, manifest_digest=record.manifest_digest)
 
 
 class ImageService:
@@ -85,23 +56,16 @@ class ImageService:
 
     def list_images(self, all: bool = False) -> list[ImageInfo]:  # noqa: A002 - the API's name
         """Every image, newest first."""
-        return [image_info(record, self.images.config(record.id), self._users_of(record.id))
-                for record in self.images.list()]
+        return self.images.summaries(self._users_of)
 
     def inspect_image(self, ref: str) -> ImageInfo:
         """One image (``No such image: <ref>`` otherwise)."""
         record = self.images.resolve(ref)
-        view = self.images.inspect(record.id)
-        return image_info(record, self.images.config(record.id), self._users_of(record.id),
-                          dict(view.get("GraphDriver", {}).get("Data") or {}))
+        return self.images.info(record.id, self._users_of(record.id))
 
     def image_history(self, ref: str) -> list[HistoryEntry]:
         """The image's history, newest first."""
-        return [HistoryEntry(id=entry["Id"], created=float(entry["Created"]), created_by=entry["CreatedBy"],
-                             size=int(entry["Size"]), tags=list(entry.get("Tags") or []),
-                             comment=entry.get("Comment", ""), empty_layer=entry["Id"] == "<missing>"
-                             and int(entry["Size"]) == 0)
-                for entry in self.images.history(ref)]
+        return self.images.history(ref)
 
     def tag_image(self, ref: str, repo: str, tag: str) -> None:
         """Give an image another reference."""
@@ -114,23 +78,21 @@ class ImageService:
         answer = self.images.remove(ref, force=force, prune=prune,
                                     in_use=lambda image_id: self._users_of(image_id) > 0)
         with Job(self.bus, "delete", ref) as job:
+            deleted = [item.deleted for item in answer if item.deleted]
             for item in answer:
-                if "Untagged" in item:
-                    job.emit("untag", item["Untagged"], name=item["Untagged"])
-                elif item["Deleted"].startswith("sha256:") and item is answer[-1]:
-                    job.emit("delete", item["Deleted"], name=ref)
-        return [ImageDeleteItem(untagged=i.get("Untagged", ""), deleted=i.get("Deleted", "")) for i in answer]
+                if item.untagged:
+                    job.emit("untag", item.untagged, name=item.untagged)
+            if deleted:
+                job.emit("delete", deleted[0], name=ref)  # the image's ID; its layers follow it
+        return answer
 
     def prune_images(self, filters: PruneFilter) -> PruneResult:
         """Remove dangling (or, with ``dangling=False``, all unused) images."""
-        answer = self.images.prune(all_images=not filters.dangling,
+        result = self.images.prune(all_images=not filters.dangling,
                                    in_use=lambda image_id: self._users_of(image_id) > 0)
-        items = answer["ImagesDeleted"] or []
         with Job(self.bus, "prune", "images") as job:
-            job.emit("prune", "images", reclaimed=str(answer["SpaceReclaimed"]))
-        return PruneResult(deleted=[i["Deleted"] for i in items if "Deleted" in i],
-                           untagged=[i["Untagged"] for i in items if "Untagged" in i],
-                           space_reclaimed=answer["SpaceReclaimed"])
+            job.emit("prune", "images", reclaimed=str(result.space_reclaimed))
+        return result
 
     def _stream(self, job: Job, work: Callable[[Job], Any], cancel: Cancel | None) -> Iterator[Event | Any]:
         """Run ``work(job)`` in a thread, yielding the job's progress events as they come,

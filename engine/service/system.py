@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine import host
 from engine.model import DiskUsage, SystemInfo, VersionInfo
-from engine.api.system_backend import SystemOnlyBackend
 from engine.containers.manager import ContainerManager
 from engine.containers.state import Status
 from engine.images.store import ImageStore
+from engine.jobs import EventBus
 from engine.network.driver import NetworkDriver
 from engine.runtime.runtime import Runtime
 from engine.volumes.store import VolumeStore
@@ -26,8 +27,13 @@ _LIMIT_FILES = {
 }
 
 
-class SystemService(SystemOnlyBackend):
-    """``EngineBackend``'s system operations over a whole engine (mixed into :class:`engine.engine.Engine`)."""
+class SystemService:
+    """``EngineBackend``'s system operations over a whole engine (mixed into :class:`engine.engine.Engine`).
+
+    Args:
+        root: the state root (for ``DockerRootDir`` and the engine ID).
+        bus: the event bus the engine publishes on (a new one by default).
+    """
 
     containers: ContainerManager
     images: ImageStore
@@ -36,9 +42,16 @@ class SystemService(SystemOnlyBackend):
     network: NetworkDriver
     graph_name: str
 
+    def __init__(self, root: str, bus: EventBus | None = None) -> None:
+        self.root = os.path.abspath(root)
+        """The state root, absolute."""
+        self.bus = bus or EventBus()
+        """The event bus every job publishes on."""
+        self._id = host.engine_id(self.root)
+
     def info(self) -> SystemInfo:
         """Host facts and this engine's counts."""
-        base = super().info()
+        base = host.host_info(self.root, self._id)
         records = self.containers.list()
         running = sum(1 for r in records if r.status in (Status.RUNNING, Status.RESTARTING))
         paused = sum(1 for r in records if r.status == Status.PAUSED)
@@ -48,13 +61,12 @@ class SystemService(SystemOnlyBackend):
         base.containers_stopped = len(records) - running - paused
         base.images = len(self.images.list())
         base.driver = "overlay2" if self.graph_name == "overlay" else self.graph_name
-        base.warnings = []
         base.init_binary = "tini"
         return base
 
     def version(self) -> VersionInfo:
         """This engine's versions."""
-        return super().version()
+        return host.version_info()
 
     def disk_usage(self) -> DiskUsage:
         """Images, containers and volumes with their sizes."""

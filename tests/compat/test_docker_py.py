@@ -296,6 +296,20 @@ def test_events_df_and_prunes(dc: Any, image: str) -> None:
     assert "NetworksDeleted" in dc.networks.prune()
 
 
+def test_image_delete_event_names_the_image(dc: Any, image: str) -> None:
+    since = int(time.time()) - 1
+    box = dc.containers.run(image, ["sh", "-c", "echo made > /made"], detach=True, name=_name("made"))
+    box.wait(timeout=10)
+    made = box.commit(repository=f"made-{uuid.uuid4().hex[:6]}", tag="v1")
+    box.remove()
+    dc.images.remove(made.id, force=True)
+    until = int(time.time()) + 1
+    events = [e for e in dc.events(since=since, until=until, decode=True) if e.get("Type") == "image"]
+    deletes = [e["Actor"]["ID"] for e in events if e["Action"] == "delete"]
+    assert deletes == [made.id], events
+    assert any(e["Action"] == "untag" for e in events)
+
+
 def test_images_tag_and_remove(dc: Any, errors: types.ModuleType, image: str) -> None:
     repo = f"mybox-{uuid.uuid4().hex[:6]}"
     assert dc.images.get(image).tag(repo, "v1") is True

@@ -25,6 +25,7 @@ from compat.test_docker_py import (  # noqa: F401 - collected again with this mo
     test_attach_streams_live_output,
     test_events_df_and_prunes,
     test_exec_run_with_and_without_tty,
+    test_image_delete_event_names_the_image,
     test_images_tag_and_remove,
     test_lifecycle_and_409_on_removing_a_running_container,
     test_networks_create_connect_remove,

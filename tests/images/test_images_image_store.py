@@ -1,4 +1,4 @@
-"""Image records: references, inspect and history in Docker's shape, tag, remove, prune, import."""
+"""Image records: references, typed inspect and history, tag, remove, prune, import."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.images.importer import import_tarball
 from engine.images.layers import chain_ids
 from engine.images.records import LayerDescriptor, parse_created
 from engine.images.store import ImageStore
+from engine.model import ImageConfig, ImageDeleteItem
 
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 
@@ -68,25 +69,32 @@ def test_hub_references_are_normalised(stores) -> None:
     record = make_image(stores, [BASE], "busybox")
     assert record.tags == ["docker.io/library/busybox:latest"]
     assert stores.images.resolve("docker.io/library/busybox:latest").id == record.id
-    assert stores.images.inspect("busybox")["RepoTags"] == ["busybox:latest"]
+    assert stores.images.info("busybox").repo_tags == ["busybox:latest"]
 
 
-def test_inspect_in_docker_shape(stores) -> None:
+def test_inspect_as_typed_info(stores) -> None:
     record = make_image(stores, [BASE, APP], "127.0.0.1:5000/app:v1")
-    view = stores.images.inspect("127.0.0.1:5000/app:v1")
-    assert view["Id"] == record.id
-    assert view["RepoTags"] == ["127.0.0.1:5000/app:v1"]
-    assert view["RepoDigests"] == [f"127.0.0.1:5000/app@{record.manifest_digest}"]
-    assert view["Created"] == "2024-05-06T07:08:09.123456789Z"
-    assert view["Config"]["Cmd"] == ["sh"] and view["Author"] == "tests"
-    assert (view["Architecture"], view["Os"]) == ("amd64", "linux")
-    assert view["RootFS"] == {"Type": "layers", "Layers": record.diff_ids}
-    assert view["Size"] == len(b"#!sh" * 100) + len(b"application")
-    assert view["GraphDriver"]["Name"] == "overlay2"
-    assert view["GraphDriver"]["Data"]["UpperDir"].endswith("/diff")
+    info = stores.images.info("127.0.0.1:5000/app:v1")
+    assert info.id == record.id
+    assert info.repo_tags == ["127.0.0.1:5000/app:v1"]
+    assert info.repo_digests == [f"127.0.0.1:5000/app@{record.manifest_digest}"]
+    assert info.created == 1714979289  # 2024-05-06T07:08:09.123456789Z, whole seconds
+    assert info.config.cmd == ["sh"] and info.author == "tests"
+    assert info.config.env == ["PATH=/bin"] and info.config.labels == {"a": "b"}
+    assert (info.architecture, info.os) == ("amd64", "linux")
+    assert info.diff_ids == record.diff_ids and info.manifest_digest == record.manifest_digest
+    assert info.size == len(b"#!sh" * 100) + len(b"application")
+    assert info.graph_driver == "overlay2"
+    top, base = (stores.layers.get(cid) for cid in reversed(record.chain_ids))
+    assert info.graph_data == stores.images.graph_data(record.id) == {
+        "UpperDir": str(top.diff), "MergedDir": str(top.path / "merged"),
+        "WorkDir": str(top.path / "work"), "LowerDir": str(base.diff)}
+    assert info.graph_data["UpperDir"].endswith("/diff")
     summary = stores.images.summaries()[0]
-    assert summary["Created"] == parse_created("2024-05-06T07:08:09Z")
-    assert summary["Labels"] == {"a": "b"}
+    assert summary.id == record.id and summary.containers == -1 and summary.graph_data == {}
+    assert summary.created == parse_created("2024-05-06T07:08:09Z")
+    assert summary.config.labels == {"a": "b"}
+    assert stores.images.summaries(lambda image_id: 3)[0].containers == 3
 
 
 def test_history_with_empty_layers(stores) -> None:
@@ -95,11 +103,12 @@ def test_history_with_empty_layers(stores) -> None:
                {"created": "2024-01-03T00:00:00Z", "created_by": "COPY app", "comment": "c"}]
     record = make_image(stores, [BASE, APP], "127.0.0.1:5000/h:1", history=history)
     entries = stores.images.history("127.0.0.1:5000/h:1")
-    assert [e["CreatedBy"] for e in entries] == ["COPY app", "ENV X=1", "ADD rootfs"]
-    assert entries[0]["Id"] == record.id and entries[0]["Tags"] == ["127.0.0.1:5000/h:1"]
-    assert [e["Id"] for e in entries[1:]] == ["<missing>", "<missing>"]
-    assert [e["Size"] for e in entries] == [11, 0, 400]
-    assert entries[0]["Comment"] == "c" and entries[2]["Created"] == 1704067200
+    assert [e.created_by for e in entries] == ["COPY app", "ENV X=1", "ADD rootfs"]
+    assert entries[0].id == record.id and entries[0].tags == ["127.0.0.1:5000/h:1"]
+    assert [(e.id, e.tags) for e in entries[1:]] == [("", []), ("", [])]  # Docker's <missing>
+    assert [e.size for e in entries] == [11, 0, 400]
+    assert [e.empty_layer for e in entries] == [False, True, False]
+    assert entries[0].comment == "c" and entries[2].created == 1704067200
 
 
 def test_tag_moves_and_untag(stores) -> None:
@@ -126,7 +135,7 @@ def test_remove_semantics(stores) -> None:
     stores.images.tag(record.id, "127.0.0.1:5000/r:2")
     stores.images.tag(record.id, "127.0.0.1:5000/other:1")
     # by tag while others remain: only untagged
-    assert stores.images.remove("127.0.0.1:5000/r:2") == [{"Untagged": "127.0.0.1:5000/r:2"}]
+    assert stores.images.remove("127.0.0.1:5000/r:2") == [ImageDeleteItem(untagged="127.0.0.1:5000/r:2")]
     # by ID with several repositories: must force
     with pytest.raises(InUse, match="multiple repositories"):
         stores.images.remove(record.id)
@@ -135,8 +144,11 @@ def test_remove_semantics(stores) -> None:
         stores.images.remove("127.0.0.1:5000/r:1", in_use=lambda image_id: True)
     stores.images.remove("127.0.0.1:5000/other:1")
     response = stores.images.remove("127.0.0.1:5000/r:1")
-    assert {"Untagged": "127.0.0.1:5000/r:1"} in response
-    assert {"Deleted": record.id} in response
+    assert ImageDeleteItem(untagged="127.0.0.1:5000/r:1") in response
+    assert ImageDeleteItem(deleted=record.id) in response
+    # the layers that went with it follow the image
+    assert response[-3] == ImageDeleteItem(deleted=record.id)
+    assert sorted(item.deleted for item in response[-2:]) == sorted(record.chain_ids)
     assert stores.images.list() == [] and stores.layers.list() == []
     assert list(stores.content.iter()) == []
 
@@ -144,8 +156,9 @@ def test_remove_semantics(stores) -> None:
 def test_shared_layers_stay_until_the_last_image_goes(stores) -> None:
     one = make_image(stores, [BASE, APP], "127.0.0.1:5000/one:1")
     two = make_image(stores, [BASE], "127.0.0.1:5000/two:1")
-    usage = {entry["Id"]: entry for entry in stores.images.disk_usage()}
-    assert usage[one.id]["SharedSize"] == 400 and usage[two.id]["SharedSize"] == 400
+    usage = {entry.id: entry for entry in stores.images.disk_usage()}
+    assert usage[one.id].shared_size == 400 and usage[two.id].shared_size == 400
+    assert usage[one.id].size == 411 and usage[one.id].containers == 0
     assert stores.images.layer_refcounts()[two.chain_ids[0]] == 2
     stores.images.remove("127.0.0.1:5000/one:1")
     assert stores.layers.has(two.chain_ids[0]) and not stores.layers.has(one.chain_ids[1])
@@ -157,12 +170,14 @@ def test_prune_dangling_and_forced_in_use(stores) -> None:
     dangling = make_image(stores, [BASE, APP], "127.0.0.1:5000/p:1")  # steals the tag
     assert stores.images.resolve(keep.id).dangling
     result = stores.images.prune(in_use=lambda image_id: False)
-    assert {"Deleted": keep.id} in result["ImagesDeleted"]
+    assert result.deleted == [keep.id] and result.untagged == []  # its only layer is shared
+    assert result.space_reclaimed == 0
     assert stores.images.list() == [stores.images.resolve(dangling.id)]
     # forced removal of an image a container uses keeps it (dangling) for the container
     stores.images.remove("127.0.0.1:5000/p:1", force=True, in_use=lambda image_id: True)
     assert stores.images.resolve(dangling.id).dangling
-    assert stores.images.prune(in_use=lambda image_id: True)["ImagesDeleted"] is None
+    nothing = stores.images.prune(in_use=lambda image_id: True)
+    assert (nothing.deleted, nothing.untagged, nothing.space_reclaimed) == ([], [], 0)
 
 
 def test_hold_protects_a_pull_in_progress(stores) -> None:
@@ -182,9 +197,9 @@ def test_import_rootfs_tarball(stores) -> None:
                             reference="imported:v1", message="from a test",
                             config={"Cmd": ["/bin/sh"]})
     assert record.diff_ids == [sha256(tar)] and record.tags == ["docker.io/library/imported:v1"]
-    view = stores.images.inspect("imported:v1")
-    assert view["Config"] == {"Cmd": ["/bin/sh"]} and view["Os"] == "linux"
-    assert stores.images.history("imported:v1")[0]["Comment"] == "from a test"
+    info = stores.images.info("imported:v1")
+    assert info.config == ImageConfig(cmd=["/bin/sh"]) and info.os == "linux"
+    assert stores.images.history("imported:v1")[0].comment == "from a test"
     layer = stores.layers.get(record.chain_ids[0])
     assert (layer.diff / "etc/hostname").read_bytes() == b"imported\n"
     assert record.layers[0].media_type == LAYER_TYPE

@@ -95,6 +95,6 @@ def test_real_layout_mounts_like_umoci_unpacks(stores, tmp_path: Path, layout_fn
             assert os.stat(merged / "etc/hard-a").st_ino == os.stat(merged / "etc/hard-b").st_ino
     finally:
         unmount(str(merged))
-    view = stores.images.inspect("127.0.0.1:5000/real:latest")
-    assert view["RootFS"]["Layers"] == record.diff_ids
+    info = stores.images.info("127.0.0.1:5000/real:latest")
+    assert info.diff_ids == record.diff_ids
     assert len(stores.images.history(record.id)) >= len(record.diff_ids)
