@@ -110,7 +110,12 @@ class ContainerBackend(Protocol):
     """Container lifecycle, I/O and inspection."""
 
     def list_containers(self, all: bool, size: bool) -> list[ContainerInfo]:
-        """Containers (only running ones unless ``all``); ``size`` computes size_rw/size_root_fs."""
+        """Containers (only running ones unless ``all``); ``size`` computes size_rw/size_root_fs.
+
+        A backend may also offer ``list_containers_now`` and ``inspect_container_now``:
+        the same answers without ever waiting (called on the event loop, see
+        :meth:`engine.api.router.Api.read`), or ``None`` when they would have to.
+        """
         ...
 
     def create_container(self, spec: ContainerCreateSpec) -> tuple[str, list[str]]:

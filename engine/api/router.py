@@ -81,6 +81,8 @@ class Api:
         self.backend = backend
         self.workers = workers or Workers()
         self.routes: list[Route] = []
+        self.memo: dict[str, Any] = {}
+        """What routes remember between requests (touched on the event loop only)."""
         self._headers = [("Api-Version", API_VERSION), ("Ostype", "linux"),
                          ("Server", f"Docker/{__version__} (linux)"),
                          ("Docker-Experimental", "false")]
@@ -156,6 +158,21 @@ class Api:
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call backend method ``name`` on the thread pool."""
         return await self.workers.call(self.method(name), *args, **kwargs)
+
+    async def read(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Like :meth:`call`, but answered at once on the event loop when the backend can.
+
+        A backend may offer ``<name>_now``, which never waits (no busy lock,
+        no disk) and returns ``None`` when it cannot answer that way. A hop
+        to the thread pool and back costs about a millisecond on a busy
+        machine, more than reading a hundred in-memory records.
+        """
+        now = getattr(self.backend, f"{name}_now", None)
+        if now is not None:
+            answer = now(*args, **kwargs)
+            if answer is not None:
+                return answer
+        return await self.call(name, *args, **kwargs)
 
     def iterate(self, factory: Callable[[], Iterator[Any]], cancel: Cancel) -> AsyncIterator[Any]:
         """Consume a blocking iterator on its own thread (see :func:`iterate_in_thread`)."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from engine.api import filters as listing
 from engine.api.bridge import SyncBody
-from engine.api.convert_containers import inspect_json, summary_json
+from engine.api.convert_containers import inspect_json, status_text, summary_json
 from engine.api.convert_create import create_spec, update_spec
 from engine.api.convert_runtime import changes_json, path_stat_header, stats_json, top_json
 from engine.api.hijack import frame
 from engine.api.http import Request
-from engine.model import LogOptions, LogRecord, StatsSample
+from engine.model import ContainerInfo, LogOptions, LogRecord, StatsSample
 from engine.api.query import filters, flag, integer, timestamp
 from engine.api.responses import (
     MULTIPLEXED_STREAM,
@@ -36,11 +38,29 @@ async def list_containers(api: Api, request: Request) -> AnyResponse:
     wanted = filters(request, listing.CONTAINER_FILTERS)
     limit = integer(request, "limit", -1) or -1
     everything = flag(request, "all") or limit > 0 or bool(wanted.get("status")) or bool(wanted.get("exited"))
-    records = await api.call("list_containers", everything, flag(request, "size"))
-    records = sorted(listing.containers(records, wanted), key=lambda r: r.created, reverse=True)
+    listed = await api.read("list_containers", everything, flag(request, "size"))
+    records = sorted(listing.containers(listed, wanted), key=lambda r: r.created, reverse=True)
     if limit > 0:
         records = records[:limit]
-    return json_response([summary_json(r) for r in records])
+    return json_response(_summaries(api, listed, records))
+
+
+def _summaries(api: Api, listed: list[ContainerInfo], records: list[ContainerInfo]) -> list[dict[str, Any]]:
+    """``summary_json`` of ``records`` (taken from ``listed``); when the backend hands out the very
+    same ``listed`` again (nothing changed), the summaries are reused, only ``Status`` renewed."""
+    memo = api.memo.get("containers")
+    if memo is None or memo[0] is not listed:
+        memo = api.memo["containers"] = (listed, {})
+    known: dict[int, dict[str, Any]] = memo[1]
+    now = time.time()
+    out = []
+    for record in records:
+        summary = known.get(id(record))
+        if summary is None:
+            out.append(known.setdefault(id(record), summary_json(record)))
+        else:
+            out.append({**summary, "Status": status_text(record, now)})
+    return out
 
 
 async def create(api: Api, request: Request) -> AnyResponse:
@@ -52,7 +72,7 @@ async def create(api: Api, request: Request) -> AnyResponse:
 
 async def inspect(api: Api, request: Request) -> AnyResponse:
     """``GET /containers/{id}/json``."""
-    return json_response(inspect_json(await api.call("inspect_container", request.params["id"],
+    return json_response(inspect_json(await api.read("inspect_container", request.params["id"],
                                                      flag(request, "size"))))
 
 

@@ -167,6 +167,9 @@ class ContainerStore:
         self.lock = threading.RLock()
         """Held while records are read-modify-written."""
         self._records: dict[str, ContainerRecord] = {}
+        self.version = 0
+        """Grows with every save and forget (under :attr:`lock`): a listing made at the same
+        version shows the same records."""
         for entry in os.scandir(self.root):
             data = read_json(Path(entry.path) / "record.json") if entry.is_dir() else None
             if isinstance(data, dict):
@@ -183,11 +186,13 @@ class ContainerStore:
             self.folder(record.id).mkdir(parents=True, exist_ok=True)
             _replace_json(self.folder(record.id) / "record.json", record.to_json())
             self._records[record.id] = record
+            self.version += 1
 
     def forget(self, container_id: str) -> None:
         """Drop the record from the index (its folder is removed by the caller)."""
         with self.lock:
             self._records.pop(container_id, None)
+            self.version += 1
 
     def all(self) -> list[ContainerRecord]:
         """Every container, newest first."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-
-from contextlib import contextmanager
+import threading
 import time
+from contextlib import contextmanager
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,10 +34,12 @@ from engine.containers.records import ContainerRecord
 from engine.containers.state import Status
 from engine.errors import Conflict, ContainerNotFound, NotFound
 from engine.images.store import ImageStore
+from engine.jobs import EventBus
 from engine.network.driver import NetworkDriver
 from engine.runtime.runtime import Runtime
 from engine.runtime.stats import StatsSampler
 from engine.service.stats_batch import batched_stats, stats_sample
+from engine.service.network_view import NetworkView
 from engine.service.sessions import DeferredSession, StreamSession
 from engine.runtime.streams import ProcessStream
 from engine.storage.driver import GraphDriver
@@ -47,6 +49,11 @@ _INIT_PATHS = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/dev", "/dev/
                "/sys", "/dev/console", "/.dockerenv", "/etc/mtab", "/dev/mqueue", "/sys/fs/cgroup"}
 """What Docker's init layer holds: mount points the engine makes, not changes the container made."""
 
+_LISTED = frozenset((Status.RUNNING, Status.PAUSED, Status.RESTARTING))
+"""What ``docker ps`` shows without ``--all``."""
+
+_VIEW_LOCK = threading.Lock()
+
 _STATUS = {Status.CREATED: "created", Status.RUNNING: "running", Status.PAUSED: "paused",
            Status.RESTARTING: "restarting", Status.REMOVING: "removing", Status.EXITED: "exited",
            Status.DEAD: "dead"}
@@ -55,6 +62,7 @@ _STATUS = {Status.CREATED: "created", Status.RUNNING: "running", Status.PAUSED: 
 class ContainerService:
     """``EngineBackend``'s container operations (mixed into :class:`engine.engine.Engine`)."""
 
+    bus: EventBus
     containers: ContainerManager
     runtime: Runtime
     images: ImageStore
@@ -67,8 +75,7 @@ class ContainerService:
 
     def _info(self, record: ContainerRecord, size: bool = False,
               networks_now: list[Any] | None = None) -> ContainerInfo:
-        folder = self.containers.store.folder(record.id)
-        base = str(folder)  # plain strings: pathlib joins dominate a 100-container listing
+        base = f"{self.containers.store.root}/{record.id}"  # plain strings: pathlib joins cost 1 µs each
         state = ContainerState(status=_STATUS[record.status], pid=record.pid, exit_code=record.exit_code,
                                error=record.error, oom_killed=record.oom_killed,
                                started_at=record.started_at or None, finished_at=record.finished_at or None)
@@ -89,11 +96,12 @@ class ContainerService:
                 mounts.append(MountPoint("tmpfs", "", mount.target, read_only=mount.read_only))
         size_rw = None
         if size:
-            size_rw = sum(p.stat().st_size for p in (folder / "upper").rglob("*")
+            size_rw = sum(p.stat().st_size for p in (self.containers.store.folder(record.id) / "upper").rglob("*")
                           if p.is_file() and not p.is_symlink())
+        args = record.args
         return ContainerInfo(
             id=record.id, name=record.name, created=record.created, image=record.spec.image,
-            image_id=record.image_id, path=record.args[0] if record.args else "", args=record.args[1:],
+            image_id=record.image_id, path=args[0] if args else "", args=args[1:],
             state=state, spec=_shown_spec(record), env=record.env, exposed_ports=record.exposed_ports,
             networks=networks, ports=list(record.ports), mounts=mounts,
             restart_count=record.restart.restart_count, log_path=f"{base}/{record.id}-json.log",
@@ -109,24 +117,70 @@ class ContainerService:
         if networks_now is None:
             pairs = self.network.endpoints_of(record.id)
         else:
-            pairs = [(n, n.containers[record.id]) for n in networks_now if record.id in n.containers]
+            container_id = record.id
+            pairs = [(n, n.containers[container_id]) for n in networks_now if container_id in n.containers]
         found = [NetworkAttachment(network=network.name, network_id=network.id, endpoint_id=endpoint.id,
                                    ip_address=endpoint.ip, ip_prefix_len=endpoint.prefixlen,
                                    gateway=endpoint.gateway, mac_address=endpoint.mac,
                                    aliases=list(endpoint.aliases))
                  for network, endpoint in pairs]
-        mode = record.spec.network_mode or "bridge"
-        if not found and mode in ("none", "host"):
-            found.append(NetworkAttachment(network=mode))
+        if not found:
+            mode = record.spec.network_mode or "bridge"
+            if mode in ("none", "host"):
+                found.append(NetworkAttachment(network=mode))
         return found
+
+    def _network_view(self) -> NetworkView:
+        """The networks as the driver lists them, remembered between bus events (made on first use)."""
+        view = self.__dict__.get("_network_view_cache")
+        if view is None:
+            with _VIEW_LOCK:
+                view = self.__dict__.get("_network_view_cache")
+                if view is None:
+                    view = self.__dict__["_network_view_cache"] = NetworkView(self.network, self.bus)
+        return view
 
     # ------------------------------------------------------------ lifecycle
 
     def list_containers(self, all: bool = False, size: bool = False) -> list[ContainerInfo]:  # noqa: A002
         """Running containers, or with ``all`` every one, newest first."""
-        networks_now = self.network.list()  # once per listing, not once per container
+        networks_now = self._network_view().read()  # once per listing, not once per container
         return [self._info(r, size, networks_now) for r in self.containers.list()
-                if all or r.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING)]
+                if all or r.status in _LISTED]
+
+    def list_containers_now(self, all: bool = False, size: bool = False) -> list[ContainerInfo] | None:  # noqa: A002
+        """:meth:`list_containers` if it can be answered without waiting, else ``None``.
+
+        For the API's event loop, which must never block: ``None`` when the
+        container store is locked by another thread, the networks changed
+        since they were last read, sizes are asked (a walk of every upper
+        dir) or a container has a volume (its mountpoint is read from disk).
+        The caller then asks :meth:`list_containers` on a worker thread.
+
+        The answer is remembered, and given again (the same list, to be read
+        only) while the store's version and the bus stay where they were:
+        every change of a record is saved, and every change of a network
+        publishes an event.
+        """
+        marked = self._network_view().marked()
+        if size or marked is None:
+            return None
+        store = self.containers.store
+        if not store.lock.acquire(blocking=False):
+            return None
+        try:
+            key = (marked[0], store.version, all)
+            listed = self.__dict__.get("_listing_cache")
+            if listed is not None and listed[0] == key:
+                return listed[1]  # nothing saved, forgotten or published since: the same listing
+            records = [r for r in self.containers.list() if all or r.status in _LISTED]
+            if any(m.type == "volume" for r in records for m in r.spec.mounts):
+                return None
+            infos = [self._info(r, False, marked[1]) for r in records]
+            self.__dict__["_listing_cache"] = (key, infos)
+            return infos
+        finally:
+            store.lock.release()
 
     def create_container(self, spec: ContainerCreateSpec) -> tuple[str, list[str]]:
         """Create; returns (ID, warnings)."""
@@ -135,7 +189,29 @@ class ContainerService:
 
     def inspect_container(self, ref: str, size: bool = False) -> ContainerInfo:
         """One container."""
-        return self._info(self.containers.get(ref), size)
+        record = self.containers.get(ref)
+        return self._info(record, size, self._network_view().read())  # read once, the next ones are quick
+
+    def inspect_container_now(self, ref: str, size: bool = False) -> ContainerInfo | None:
+        """:meth:`inspect_container` if it can be answered without waiting, else ``None``
+        (see :meth:`list_containers_now`).
+
+        Raises:
+            ContainerNotFound: no container ``ref``.
+        """
+        networks_now = self._network_view().now()
+        if size or networks_now is None:
+            return None
+        lock = self.containers.store.lock
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            record = self.containers.get(ref)
+            if any(m.type == "volume" for m in record.spec.mounts):
+                return None
+            return self._info(record, False, networks_now)
+        finally:
+            lock.release()
 
     def start_container(self, ref: str) -> bool:
         """Start; ``False`` if already running."""
