@@ -31,13 +31,18 @@ class HijackChannel:
         reader: the connection's reader.
         writer: the connection's writer.
         leftover: bytes the client sent right after the request (early stdin).
+        hold: seconds the first stream byte waits after the 101 header block,
+            so a client that reads the header with a buffered parser (docker-py's
+            http.client) never finds stream bytes inside that buffer. A stream
+            that ends without output closes at once.
     """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 leftover: bytes = b"") -> None:
+                 leftover: bytes = b"", hold: float = 0.0) -> None:
         self._reader = reader
         self._writer = writer
         self._leftover = leftover
+        self._hold_until = asyncio.get_running_loop().time() + hold if hold > 0 else 0.0
 
     async def read(self) -> bytes:
         """The next bytes from the client; ``b""`` once it half-closed or hung up."""
@@ -55,6 +60,11 @@ class HijackChannel:
         Raises:
             ConnectionError: the client is gone.
         """
+        if self._hold_until:
+            delay = self._hold_until - asyncio.get_running_loop().time()
+            self._hold_until = 0.0
+            if delay > 0:
+                await asyncio.sleep(delay)
         self._writer.write(data)
         await self._writer.drain()
 

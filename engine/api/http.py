@@ -37,7 +37,7 @@ class Limits:
         max_header_bytes: the request line plus headers (over it: 431).
         max_body_bytes: a buffered request body (over it: 413).
         idle_timeout: seconds a keep-alive connection may wait for its next request.
-        hijack_pause: seconds between flushing the 101 header block and the first stream byte.
+        hijack_pause: the least time between flushing the 101 header block and the first stream byte.
         backlog: the listen queue length.
     """
 
@@ -397,9 +397,8 @@ class _Connection:
             lines = ["HTTP/1.1 200 OK", f"Content-Type: {response.content_type}"]
         lines += [f"{k}: {v}" for k, v in self.server.app.common_headers()]
         await self._write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        await asyncio.sleep(self.limits.hijack_pause)
         leftover, _closed = self.h11.trailing_data
-        channel = HijackChannel(self.reader, self.writer, bytes(leftover))
+        channel = HijackChannel(self.reader, self.writer, bytes(leftover), hold=self.limits.hijack_pause)
         try:
             await response.run(channel)
         finally:

@@ -28,7 +28,8 @@ from typing import Any
 
 from engine.model import ContainerCreateSpec, PortBinding
 from engine.containers.command import merge_env, resolve_command
-from engine.containers.prepare import VolumeMount, bind_and_volume_requests, runtime_spec
+from engine.containers.prepare import (VolumeMount, bind_and_volume_requests, check_namespace_modes,
+                                       namespace_joins, runtime_spec)
 from engine.containers.records import ContainerRecord, ContainerStore, RootfsInfo
 from engine.containers.restart import RestartTracker, parse_policy
 from engine.containers.state import Operation, Status, transition
@@ -144,6 +145,7 @@ class ContainerManager(Supervision):
                                             and spec.restart_policy.maximum_retry_count else ""))
             if spec.auto_remove and policy != "no":
                 raise InvalidSpec("conflicting options: cannot specify both --restart and --rm")
+            check_namespace_modes(spec, self.store.get)
             self._check_network_mode(spec)
             hostname = spec.hostname or container_id[:12]
             args = resolve_command(config.get("Entrypoint"), config.get("Cmd"), spec.entrypoint, spec.cmd)
@@ -278,7 +280,8 @@ class ContainerManager(Supervision):
             if other.status not in (Status.RUNNING, Status.PAUSED) or not other.pid:
                 raise Conflict(f"cannot join the network of {other.subject}: it is not running")
             netns = f"/proc/{other.pid}/ns/net"
-        spec = runtime_spec(record, info.target, folder, volumes, netns)
+        spec = runtime_spec(record, info.target, folder, volumes, netns,
+                            joins=namespace_joins(record, self.store.get))
         process = self.runtime.create(spec, job=job)
         undo.append(lambda: self._delete_runtime(record))
         record.pid = process.pid

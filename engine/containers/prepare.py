@@ -7,12 +7,15 @@ defaults, ``--cpus`` to a CFS quota, ulimits, security options, mounts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.model import ContainerCreateSpec
 from engine.model import MountSpec as RequestedMount
 from engine.containers.records import ContainerRecord
-from engine.errors import InvalidSpec
+from engine.containers.state import Status
+from engine.errors import ContainerNotFound, InvalidSpec, RuntimeFailure
 from engine.runtime.spec import (
     DEFAULT_CAPABILITIES,
     DEFAULT_MASKED_PATHS,
@@ -25,6 +28,7 @@ from engine.runtime.spec import (
     Rlimit,
     RuntimeSpec,
 )
+from engine.runtime.statefiles import start_time
 
 ALL_CAPABILITIES = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -167,13 +171,104 @@ def _mounts(record: ContainerRecord, volumes: list[VolumeMount]) -> list[MountSp
     return mounts
 
 
+_NAMESPACE_MODES = (("pid_mode", "PID", ("", "host")),
+                    ("ipc_mode", "IPC", ("", "none", "private", "shareable", "host")),
+                    ("uts_mode", "UTS", ("", "host")))
+"""(create spec field, Docker's name for it, the modes other than ``container:<ref>``)."""
+
+_SHAREABLE_DONORS = ("shareable", "host")
+"""IPC modes whose ``/dev/shm`` another container may join (dockerd's rule)."""
+
+CONTAINER_PREFIX = "container:"
+
+
+def check_namespace_modes(spec: ContainerCreateSpec,
+                          lookup: Callable[[str], ContainerRecord]) -> None:
+    """Validate ``--pid``, ``--ipc`` and ``--uts`` at create, and name targets by full ID.
+
+    As dockerd, ``container:<name>`` is stored as ``container:<id>`` (also for
+    ``--network``), so a later rename of the target changes nothing; whether
+    the target runs is checked at start. ``--uts container:<ref>`` is a Wharf
+    extension (dockerd and the docker CLI accept only ``host`` there).
+
+    Raises:
+        InvalidSpec: ``invalid PID mode: …`` and the like, a target that does
+            not exist (``No such container: …``, 400 as in dockerd), or a
+            hostname with a shared UTS namespace.
+    """
+    for attr, label, plain in _NAMESPACE_MODES:
+        mode = getattr(spec, attr)
+        if mode.startswith(CONTAINER_PREFIX) and mode != CONTAINER_PREFIX:
+            ref = mode[len(CONTAINER_PREFIX):]
+            try:
+                setattr(spec, attr, CONTAINER_PREFIX + lookup(ref).id)
+            except ContainerNotFound:
+                raise InvalidSpec(f"No such container: {ref}") from None
+        elif mode not in plain:
+            raise InvalidSpec(f"invalid {label} mode: {mode}")
+    if spec.hostname and spec.uts_mode:
+        raise InvalidSpec("conflicting options: hostname and the UTS mode")
+    if spec.network_mode.startswith(CONTAINER_PREFIX):
+        try:
+            spec.network_mode = CONTAINER_PREFIX + lookup(spec.network_mode[len(CONTAINER_PREFIX):]).id
+        except ContainerNotFound:
+            pass  # the network check that follows names it
+
+
+def namespace_joins(record: ContainerRecord,
+                    lookup: Callable[[str], ContainerRecord]) -> dict[str, list[int]]:
+    """For one start: ``kind`` → ``[host PID, start time]`` of each container whose namespace
+    ``record`` joins (``--pid``/``--ipc``/``--uts container:<id>``).
+
+    Raises:
+        RuntimeFailure: a target is gone, not running, restarting, or (IPC) not shareable;
+            dockerd words these ``failed to join PID namespace: container <id> is not
+            running`` and answers 500, as here.
+    """
+    joins: dict[str, list[int]] = {}
+    for attr, label, _plain in _NAMESPACE_MODES:
+        mode = getattr(record.spec, attr)
+        if not mode.startswith(CONTAINER_PREFIX):
+            continue
+        ref, failed = mode[len(CONTAINER_PREFIX):], f"failed to join {label} namespace"
+        try:
+            target = lookup(ref)
+        except ContainerNotFound:
+            raise RuntimeFailure(f"{failed}: No such container: {ref}") from None
+        if target.status == Status.RESTARTING:
+            raise RuntimeFailure(f"{failed}: Container {target.id} is restarting, wait until "
+                                 "the container is running")
+        started = start_time(target.pid) if target.pid else None
+        if target.status not in (Status.RUNNING, Status.PAUSED) or started is None:
+            raise RuntimeFailure(f"{failed}: container {target.id} is not running")
+        if label == "IPC" and not (target.spec.ipc_mode in _SHAREABLE_DONORS
+                                   or target.spec.ipc_mode.startswith(CONTAINER_PREFIX)):
+            raise RuntimeFailure(f"{failed}: container {target.id}: non-shareable IPC (hint: use "
+                                 "IpcMode:shareable for the donor container)")
+        joins[label.lower()] = [target.pid, started]
+    return joins
+
+
+def _namespaces(record: ContainerRecord, netns: str, joins: dict[str, list[int]]) -> NamespaceSpec:
+    """Docker's modes as the runtime's namespaces: new (private, shareable, none), the host's, or joined."""
+    spec = record.spec
+    if "ipc" in joins:
+        shm = "join"
+    elif spec.ipc_mode in ("host", "none"):
+        shm = spec.ipc_mode
+    else:
+        shm = "private"
+    return NamespaceSpec(pid=not spec.pid_mode, ipc=spec.ipc_mode != "host" and "ipc" not in joins,
+                         uts=netns != "host" and not spec.uts_mode, net=netns, join=joins, shm=shm)
+
+
 def bind_and_volume_requests(record: ContainerRecord) -> list[RequestedMount]:
     """The create request's binds and volumes, in order (tmpfs excluded)."""
     return [m for m in record.spec.mounts if m.type in ("bind", "volume")]
 
 
 def runtime_spec(record: ContainerRecord, rootfs: str, folder: Path, volumes: list[VolumeMount],
-                 netns: str) -> RuntimeSpec:
+                 netns: str, joins: dict[str, list[int]] | None = None) -> RuntimeSpec:
     """The exec driver's spec for one start of ``record``.
 
     Args:
@@ -182,6 +277,7 @@ def runtime_spec(record: ContainerRecord, rootfs: str, folder: Path, volumes: li
         folder: its state folder (holds ``hostname``, ``hosts``, ``resolv.conf``).
         volumes: binds and named volumes resolved to host folders.
         netns: ``"new"``, ``"host"`` or the path of another container's netns.
+        joins: the other namespaces to join, from :func:`namespace_joins`.
     """
     spec = record.spec
     no_new_privileges, seccomp = _security(record)
@@ -196,12 +292,13 @@ def runtime_spec(record: ContainerRecord, rootfs: str, folder: Path, volumes: li
                  "/etc/resolv.conf": str(folder / "resolv.conf")}
     if netns == "host":
         etc_files.pop("/etc/hostname")
+    namespaces = _namespaces(record, netns, joins or {})
     return RuntimeSpec(
         id=record.id, rootfs=rootfs, process=process,
-        hostname=record.hostname if netns != "host" else "",
+        hostname=record.hostname if namespaces.uts else "",
         mounts=_mounts(record, volumes), shm_size=spec.shm_size or DEFAULT_SHM_SIZE,
         resources=resources(record),
-        namespaces=NamespaceSpec(net=netns, uts=netns != "host"),
+        namespaces=namespaces,
         readonly_rootfs=spec.readonly_rootfs, privileged=spec.privileged,
         masked_paths=[] if spec.privileged else list(DEFAULT_MASKED_PATHS),
         readonly_paths=[] if spec.privileged else list(DEFAULT_READONLY_PATHS),

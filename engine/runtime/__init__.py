@@ -6,6 +6,7 @@ How the pieces stack (top calls down)::
       └─ launcher            one single-threaded helper process, forks shims (memfd Python)
           └─ shim            one per container: stdio, json log, exit status, shim.sock
               └─ init        setup process: cgroup join, setns/unshare, fork → PID 1
+                  ├─ nsjoin  --pid/--ipc/--uts container:<ref>: pinned setns, donor's /dev/shm
                   ├─ rootfs  mounts, /dev, /sys, pivot_root, masks (safepath: confined targets)
                   └─ process user, pty, rlimits, NNP, seccomp, caps, lookup, execve
 

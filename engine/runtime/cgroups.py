@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,6 +240,40 @@ class Cgroup:
             return [int(x) for x in (base / "cgroup.procs").read_text().split()]
         except OSError:
             return []
+
+    def populated(self) -> bool:
+        """Whether any process is in the cgroup (v2 ``cgroup.events``, v1 ``cgroup.procs``)."""
+        if self.version == 2:
+            for line in (self.read("", "cgroup.events") or "").splitlines():
+                if line.startswith("populated "):
+                    return line.split()[1] == "1"
+            return False
+        return bool(self.pids())
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the cgroup: v2 ``cgroup.kill``, else freeze, kill, thaw.
+
+        A container without a PID namespace of its own (``--pid host`` or
+        ``container:<ref>``) loses nothing when its init exits: the kernel kills
+        a namespace's processes only when *its* PID 1 dies. Its leftovers go
+        this way, as runc and containerd do it.
+        """
+        kill_file = self.file("", "cgroup.kill") if self.version == 2 else None
+        if kill_file is not None and kill_file.exists():
+            self._write("", "cgroup.kill", "1")
+            return
+        freezer = self.version == 2 or self.path("freezer") is not None
+        if freezer:
+            self.freeze()
+        try:
+            for pid in self.pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+        finally:
+            if freezer:
+                self.thaw()
 
     def destroy(self, timeout: float = 2.0) -> None:
         """Remove the directories (retrying EBUSY briefly), then the parent if it is empty."""

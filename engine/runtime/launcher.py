@@ -5,8 +5,10 @@ container itself. It starts this process once (:class:`LauncherClient`) and
 sends it one JSON line per container over a socketpair, with the write end
 of a result pipe attached (SCM_RIGHTS). The launcher double-forks a detached
 shim (:func:`engine.runtime.shim.main`) that reports on that pipe, so a start
-costs a fork, not an interpreter boot. The launcher runs from a sealed memfd
-copy of the Python binary: see :func:`sealed_python` (CVE-2019-5736).
+costs a fork, not an interpreter boot; it even forks the next shim ahead of
+its request, while it is idle (:class:`_Spare`), so a request costs one
+message. The launcher runs from a sealed memfd copy of the Python binary: see
+:func:`sealed_python` (CVE-2019-5736).
 
 Run as ``python -m engine.runtime.launcher <socket fd> [<exe fd>]`` (the
 client uses ``-c`` with :func:`main`, which avoids importing the module twice).
@@ -147,9 +149,84 @@ def _spawn_shim(sock: socket.socket, request: dict[str, Any], result_fd: int) ->
     os.waitpid(pid, 0)
 
 
+class _Spare:
+    """The next shim, forked ahead of its request and waiting for it.
+
+    Double-forked and detached (``setsid``) like every shim, while the
+    launcher is idle; a spawn request then costs one message instead of two
+    forks. It is forked from the launcher's state between requests (single
+    thread, nothing open but the launcher's own descriptors, of which it
+    closes the engine's socket), exactly what a shim forked at request time
+    would inherit. It blocks on its own socket and exits when the launcher
+    hangs up (the launcher ended), so it never outlives it.
+    """
+
+    def __init__(self, control: socket.socket) -> None:
+        self.control = control
+
+    @classmethod
+    def fork(cls, engine_sock: socket.socket) -> _Spare | None:
+        """A new spare, or ``None`` if it could not be made (requests then fork directly)."""
+        try:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return None
+        if pid == 0:
+            try:
+                ours.close()
+                engine_sock.close()
+                os.setsid()
+                if os.fork() == 0:
+                    _wait_as_spare(theirs)
+                os._exit(0)
+            except BaseException:  # noqa: BLE001
+                os._exit(1)
+        theirs.close()
+        os.waitpid(pid, 0)
+        return cls(ours)
+
+    def hand_off(self, request: dict[str, Any], result_fd: int) -> bool:
+        """Give the spare its container; ``False`` if it is gone (then it is closed)."""
+        message = json.dumps({"dir": request["dir"], "id": request["id"]}).encode()
+        try:
+            socket.send_fds(self.control, [message], [result_fd])
+            return True
+        except OSError:
+            return False
+        finally:
+            self.control.close()
+
+
+def _wait_as_spare(control: socket.socket) -> None:
+    """A spare's life before its request: wait, then become that container's shim."""
+    from engine.runtime import shim, syscalls  # noqa: PLC0415 — already imported
+
+    syscalls.set_name("wharf-spare")
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(control, 65536, 1)
+    except OSError:
+        os._exit(0)
+    control.close()
+    if not data or len(fds) != 1:
+        os._exit(0)  # the launcher ended (or sent nonsense): nothing to do
+    try:
+        request = json.loads(data)
+        container_dir, container_id = Path(request["dir"]), request["id"]
+    except (ValueError, KeyError, TypeError):
+        os._exit(1)
+    shim.main(container_dir, container_id, fds[0])
+
+
 def serve(fd: int) -> None:
     """The launcher's loop: one request at a time, until the engine hangs up."""
     sock = socket.socket(fileno=fd)
+    spare = _Spare.fork(sock)
     while True:
         try:
             data, fds, _flags, _addr = socket.recv_fds(sock, 65536, 2)
@@ -161,8 +238,6 @@ def serve(fd: int) -> None:
             request = json.loads(data)
             if request.get("op") != "spawn" or len(fds) != 1:
                 raise ValueError("bad request")
-            _spawn_shim(sock, request, fds[0])
-            sock.sendall(b'{"ok": true}')
         except Exception as exc:  # noqa: BLE001
             for extra in fds:
                 try:
@@ -170,6 +245,18 @@ def serve(fd: int) -> None:
                 except OSError:
                     pass
             sock.sendall(json.dumps({"ok": False, "message": str(exc)}).encode())
+            continue
+        handed, spare = spare is not None and spare.hand_off(request, fds[0]), None
+        if handed:
+            os.close(fds[0])
+        else:
+            try:
+                _spawn_shim(sock, request, fds[0])  # closes fds[0]
+            except OSError as exc:
+                sock.sendall(json.dumps({"ok": False, "message": f"fork: {exc}"}).encode())
+                continue
+        sock.sendall(b'{"ok": true}')
+        spare = _Spare.fork(sock)  # the next one, after the engine has its answer
 
 
 def main(argv: list[str]) -> None:

@@ -170,10 +170,22 @@ def _switch_user(user: ExecUser, keep: int) -> None:
 
 
 def reset_signals() -> None:
-    """Default dispositions (Python ignores SIGPIPE, SIGXFSZ) and an empty mask."""
+    """Default dispositions (Python ignores SIGPIPE, SIGXFSZ) and an empty mask.
+
+    Only signals whose disposition is not already the default are set (one
+    ``sigaction`` each instead of one per signal: this runs between ``start``
+    and ``execve``). Python knows every disposition: it reads them all at
+    start-up (inherited ``SIG_IGN`` included) and tracks its own changes;
+    a handler it did not install reads as ``None`` and is reset too.
+    """
     for sig in signal.valid_signals():
         if sig in (signal.SIGKILL, signal.SIGSTOP):
             continue
+        try:
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                continue
+        except (OSError, ValueError):
+            pass
         try:
             signal.signal(sig, signal.SIG_DFL)
         except (OSError, ValueError):

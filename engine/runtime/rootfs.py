@@ -98,10 +98,31 @@ def setup_dev(root_fd: int, console: bool) -> None:
               "newinstance,ptmxmode=0666,mode=0620,gid=5", follow=False)
 
 
-def setup_shm_mqueue(root_fd: int, shm_size: int) -> None:
-    """/dev/shm (tmpfs of ``shm_size`` bytes) and /dev/mqueue."""
-    _mount_at(root_fd, "/dev/shm", "shm", "tmpfs", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV,
-              f"mode=1777,size={shm_size}", follow=False)
+def setup_shm_mqueue(root_fd: int, shm_size: int, shm: str = "private",
+                     shm_tree: int | None = None) -> None:
+    """/dev/shm and /dev/mqueue (the mqueue of the IPC namespace the container is in).
+
+    Args:
+        shm: ``"private"`` a tmpfs of ``shm_size`` bytes, ``"none"`` nothing, ``"host"``
+            the host's ``/dev/shm``, ``"join"`` the detached mount ``shm_tree``.
+    """
+    if shm == "join" and shm_tree is not None:
+        if clean_path(root_fd, "/dev/shm") != "/dev/shm":
+            raise InvalidSpec("/dev/shm in the image is a symlink; refusing to mount there")
+        fd = open_in_root(root_fd, "/dev/shm", create="dir")
+        try:
+            sc.move_mount(shm_tree, fd)
+        except OSError as exc:
+            raise RuntimeFailure(f"cannot attach the IPC donor's /dev/shm: "
+                                 f"{os.strerror(exc.errno or 0)}") from exc
+        finally:
+            os.close(fd)
+            os.close(shm_tree)
+    elif shm == "host":
+        _mount_at(root_fd, "/dev/shm", "/dev/shm", None, sc.MS_BIND | sc.MS_REC, follow=False)
+    elif shm != "none":
+        _mount_at(root_fd, "/dev/shm", "shm", "tmpfs", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV,
+                  f"mode=1777,size={shm_size}", follow=False)
     _mount_at(root_fd, "/dev/mqueue", "mqueue", "mqueue",
               sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV, follow=False)
 
@@ -186,8 +207,12 @@ def user_mount(root_fd: int, mount: MountSpec) -> None:
               data or None)
 
 
-def prepare(spec: RuntimeSpec, cgroup_dirs: dict[str, str], console: bool) -> None:
-    """Everything before the pivot: after it, the host's paths are out of reach."""
+def prepare(spec: RuntimeSpec, cgroup_dirs: dict[str, str], console: bool,
+            shm_tree: int | None = None) -> None:
+    """Everything before the pivot: after it, the host's paths are out of reach.
+
+    ``shm_tree``: the IPC donor's detached ``/dev/shm`` (see :mod:`engine.runtime.nsjoin`).
+    """
     sc.mount(None, "/", None, sc.MS_SLAVE | sc.MS_REC)
     sc.mount(spec.rootfs, spec.rootfs, None, sc.MS_BIND | sc.MS_REC)
     sc.mount(None, spec.rootfs, None, sc.MS_PRIVATE)
@@ -196,7 +221,7 @@ def prepare(spec: RuntimeSpec, cgroup_dirs: dict[str, str], console: bool) -> No
         _mount_at(root_fd, "/proc", "proc", "proc", sc.MS_NOSUID | sc.MS_NOEXEC | sc.MS_NODEV,
                   follow=False)
         setup_dev(root_fd, console)
-        setup_shm_mqueue(root_fd, spec.shm_size)
+        setup_shm_mqueue(root_fd, spec.shm_size, spec.namespaces.shm, shm_tree)
         setup_sys(root_fd, spec.privileged, cgroup_dirs)
         etc_ro = sc.MS_RDONLY if spec.readonly_rootfs else 0
         for dest, source in sorted(spec.etc_files.items()):

@@ -33,7 +33,8 @@ from engine.runtime.launcher import LauncherClient
 from engine.runtime.records import (CREATED, PAUSED, RUNNING, STOPPED, ContainerProcess,
                                     ContainerState, ProcessInfo, process_info)
 from engine.runtime.spec import ProcessSpec, RuntimeSpec, clamp_rlimits, spec_to_dict
-from engine.runtime.statefiles import Paths, alive, read_json, signal_process, write_json
+from engine.runtime.statefiles import (Paths, alive, read_json, signal_process, wait_gone,
+                                       write_json)
 from engine.runtime.streams import ExecProcess, ProcessStream
 
 
@@ -193,6 +194,14 @@ class Runtime:
                                 st.get("shim_pid") or 0, created_at=st.get("created_at", 0.0),
                                 started_at=st.get("started_at", 0.0))
         exit_record = read_json(paths.exit)
+        init_alive = shim_alive = False
+        if exit_record is None:
+            init_alive = alive(st.get("init_pid"), st.get("init_start"))
+            shim_alive = alive(st.get("shim_pid"), st.get("shim_start"))
+            if not init_alive and not shim_alive:
+                # the shim writes exit.json before it exits: read again now that it is seen
+                # gone (it may have recorded the exit and ended since the first read)
+                exit_record = read_json(paths.exit)
         if exit_record is not None:
             result.status, result.pid = STOPPED, 0
             result.exit_code = exit_record["exit_code"]
@@ -200,8 +209,6 @@ class Runtime:
             result.finished_at = exit_record.get("finished_at", 0.0)
             result.exit_recorded_at = exit_record.get("recorded_at", 0.0)
             return result
-        init_alive = alive(st.get("init_pid"), st.get("init_start"))
-        shim_alive = alive(st.get("shim_pid"), st.get("shim_start"))
         if not init_alive and not shim_alive:
             result.status, result.pid, result.exit_code = STOPPED, 0, 255
             result.error = "the shim died before recording the exit status"
@@ -283,10 +290,7 @@ class Runtime:
             if self.wait(container_id, timeout=10).status != STOPPED:
                 raise RuntimeFailure(f"container {container_id} did not die after SIGKILL")
         _, st = self._record(container_id)
-        deadline = time.monotonic() + 5
-        while alive(st.get("shim_pid"), st.get("shim_start")) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if alive(st.get("shim_pid"), st.get("shim_start")):
+        if not wait_gone(st.get("shim_pid"), st.get("shim_start"), timeout=5):
             signal_process(st["shim_pid"], st["shim_start"], signal.SIGKILL)
         self._cgroup(container_id).destroy()
         shutil.rmtree(paths.dir, ignore_errors=True)

@@ -19,9 +19,11 @@ import signal
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.errors import RuntimeFailure
 from engine.runtime import cgroups, init
 from engine.runtime import protocol as proto
 from engine.runtime.logs import JsonFileLog
@@ -32,11 +34,16 @@ from engine.runtime.statefiles import Paths, start_time, write_json
 NS_NAMES = ("cgroup", "ipc", "mnt", "net", "pid", "uts")
 
 
-def _handshake(sync: socket.socket,
-               timeout: float) -> tuple[int | None, dict[str, Any], int | None]:
-    """Read the setup process's ``pid`` line and the child's ``ready``/``error`` line."""
+def _handshake(sync: socket.socket, timeout: float,
+               on_pid: Callable[[int], dict[str, Any] | None] | None = None,
+               ) -> tuple[int | None, dict[str, Any], int | None]:
+    """Read the setup process's ``pid`` line and the child's ``ready``/``error`` line.
+
+    ``on_pid`` runs as soon as the child's PID is known (unless the child has
+    failed already); an error report it returns stands when the child sends none.
+    """
     sync.settimeout(timeout)
-    buf, pid, result, master = b"", None, None, None
+    buf, pid, result, master, failure = b"", None, None, None, None
     while pid is None or result is None:
         try:
             data, fds, _flags, _addr = socket.recv_fds(sync, 65536, 4)
@@ -52,10 +59,13 @@ def _handshake(sync: socket.socket,
             message = json.loads(line)
             if message["type"] == "pid":
                 pid = message["pid"]
+                if on_pid is not None and result is None:
+                    failure = on_pid(pid)
             elif message["type"] in ("ready", "error"):
                 result = message
-    return pid, result or {"type": "error", "kind": "RuntimeFailure", "exit_code": 128,
-                           "message": "the container process died during setup"}, master
+    died = {"type": "error", "kind": "RuntimeFailure", "exit_code": 128,
+            "message": "the container process died during setup"}
+    return pid, result or failure or died, master
 
 
 class Shim(ShimIO):
@@ -96,7 +106,46 @@ class Shim(ShimIO):
         self.server.setblocking(False)
         self.selector.register(self.server, selectors.EVENT_READ, "accept")
 
-    def _spawn(self, spawn: Any, tty: bool, open_stdin: bool) -> tuple[Child, dict[str, Any]]:
+    def _join_early(self, setup_pid: int) -> None:
+        """Move the setup process into the cgroups at once, while it unshares and forks.
+
+        The first move into a cgroup after a quiet spell waits for an RCU grace
+        period (the kernel's threadgroup lock; ~8 ms on cgroup v1); the moves
+        that follow within a grace period do not. Doing this one now, in
+        parallel with the setup process, makes the init's own join (which
+        counts: the init may be forked before this move) a quick one. Errors
+        are ignored: the setup process may be gone by then, and the init's
+        join reports its own.
+        """
+        data = str(setup_pid).encode()
+        for directory in self.cgroup.dirs.values():
+            try:
+                fd = os.open(directory / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+            except OSError:
+                return
+            try:
+                os.write(fd, data)
+            except OSError:
+                return
+            finally:
+                os.close(fd)
+
+    def _join_init(self, sync: socket.socket, pid: int) -> dict[str, Any] | None:
+        """Put a new init into the cgroups (it mounts its rootfs meanwhile), then let it go on."""
+        try:
+            self.cgroup.join(pid)
+            sync.sendall(b"joined")
+        except (RuntimeFailure, OSError) as exc:
+            try:  # it waits for "joined": end it (only this shim, its subreaper, can reap it)
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return {"type": "error", "kind": "RuntimeFailure", "exit_code": 128,
+                    "message": f"cannot put the container's init into its cgroups: {exc}"}
+        return None
+
+    def _spawn(self, spawn: Any, tty: bool, open_stdin: bool,
+               join_child: bool = False) -> tuple[Child, dict[str, Any]]:
         if open_stdin and not tty:
             stdin_r, stdin_w = os.pipe()
         else:
@@ -109,9 +158,17 @@ class Shim(ShimIO):
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)
         try:
-            self.cgroup.join(setup_pid)
-            parent.sendall(b"joined")
-            pid, result, master = _handshake(parent, 30.0)
+            if join_child:  # the child joins while it builds its rootfs (see init.spawn_init)
+                self._join_early(setup_pid)
+                pid, result, master = _handshake(parent, 30.0,
+                                                 lambda child_pid: self._join_init(parent, child_pid))
+            else:
+                self.cgroup.join(setup_pid)
+                parent.sendall(b"joined")
+                pid, result, master = _handshake(parent, 30.0)
+        except BaseException:
+            parent.close()  # a setup process waiting for "joined" sees EOF and exits
+            raise
         finally:
             os.waitpid(setup_pid, 0)
         out_fds = {out_r: proto.STDOUT, err_r: proto.STDERR}
@@ -144,7 +201,7 @@ class Shim(ShimIO):
         else:
             cg_dirs = {name: str(path) for name, path in self.cgroup.dirs.items()}
         kid, extra = self._spawn(lambda stdio, sync: init.spawn_init(spec, stdio, sync, cg_dirs),
-                                 spec.process.tty, spec.process.open_stdin)
+                                 spec.process.tty, spec.process.open_stdin, join_child=True)
         self.init = kid
         self.sync = extra["sync"]
         result = extra["result"]
@@ -219,6 +276,11 @@ class Shim(ShimIO):
                 self.init.status = status
                 self.exit_deadline = time.monotonic() + 2.0
                 self.state["exited_at"] = time.time()
+                if not self.spec.namespaces.pid:  # no PID namespace of its own to end with it
+                    try:
+                        self.cgroup.kill_all()
+                    except Exception:  # noqa: BLE001 — the exit is recorded all the same
+                        traceback.print_exc()
             elif pid in self.execs:
                 kid = self.execs.pop(pid)
                 kid.status = status

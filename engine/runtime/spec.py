@@ -156,9 +156,16 @@ class NamespaceSpec:
     """Which namespaces the container gets.
 
     Attributes:
-        pid, mnt, uts, ipc, cgroup: new namespace when true, the host's when false.
+        pid, mnt, uts, ipc, cgroup: new namespace when true; when false, the one named
+            in :attr:`join`, else the host's.
         net: ``"new"`` (a fresh, empty netns), ``"host"``, or a path to join
             (``/proc/<pid>/ns/net`` of another container, or ``/run/netns/x``).
+        join: ``pid``, ``ipc`` or ``uts`` → ``[host PID, start time]`` of a process
+            (another container's init) whose namespace to join; the start time
+            (``/proc/<pid>/stat`` field 22) makes a recycled PID fail, not join.
+        shm: ``/dev/shm``: ``"private"`` (its own tmpfs), ``"none"`` (not mounted),
+            ``"host"`` (the host's, with ``--ipc host``) or ``"join"`` (the IPC
+            donor's in :attr:`join`).
     """
 
     pid: bool = True
@@ -167,6 +174,8 @@ class NamespaceSpec:
     ipc: bool = True
     cgroup: bool = True
     net: str = "new"
+    join: dict[str, list[int]] = field(default_factory=dict)
+    shm: str = "private"
 
 
 @dataclass
@@ -240,6 +249,16 @@ class RuntimeSpec:
         for limit in self.process.rlimits:
             if limit.name.lower().removeprefix("rlimit_") not in RLIMIT_NAMES:
                 raise InvalidSpec(f"unknown rlimit {limit.name!r}")
+        ns = self.namespaces
+        for kind, target in ns.join.items():
+            if kind not in ("pid", "ipc", "uts") or getattr(ns, kind):
+                raise InvalidSpec(f"cannot join a {kind} namespace here: only pid, ipc and uts "
+                                  "namespaces are joined, and only when not created new")
+            if len(target) != 2 or int(target[0]) <= 0:
+                raise InvalidSpec(f"the {kind} namespace to join needs [pid, start time]")
+        if ns.shm not in ("private", "none", "host", "join") or (ns.shm == "join"
+                                                                 and "ipc" not in ns.join):
+            raise InvalidSpec(f"invalid /dev/shm mode {ns.shm!r}")
 
 
 def clamp_rlimits(process: ProcessSpec) -> list[str]:

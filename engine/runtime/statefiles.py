@@ -10,26 +10,37 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 from pathlib import Path
 from typing import Any
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Temp file + fsync + rename: readers see the old content or the new, never a torn one."""
+    """Temp file + rename: readers see the old content or the new, never a torn one.
+
+    No fsync: these files describe live processes (a shim, an init) that a
+    host crash ends anyway, and every one of them is on the path from
+    ``create`` to the exit being recorded (four to five writes a container).
+    The rename keeps each write atomic for every reader and across a crash
+    of the engine, a shim or the launcher (the page cache outlives them). A
+    host crash may lose the last write; :func:`read_json` then reads a
+    missing or empty file as ``None``, which the runtime treats as a
+    container whose shim died (exit 255), as it must after a reboot.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, json.dumps(data, indent=1).encode())
-        os.fsync(fd)
-    finally:
+        data_bytes = json.dumps(data, separators=(",", ":")).encode()
+        view = memoryview(data_bytes)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
         os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -84,6 +95,29 @@ class Paths:
         """``runtime/exec-<exec id>.json``: an exec's PID, then its exit code."""
         safe = "".join(c for c in exec_id if c.isalnum() or c in "-_")[:80]
         return self.dir / f"exec-{safe}.json"
+
+
+def wait_gone(pid: int | None, started: int | None, timeout: float) -> bool:
+    """Wait until ``pid`` (the process that started at ``started``) has exited.
+
+    Polls a pidfd, which becomes readable when the process exits, also when
+    it is not our child: no sleep loop. Returns whether it is gone.
+    """
+    if not alive(pid, started):
+        return True
+    try:
+        pidfd = os.pidfd_open(pid)  # type: ignore[arg-type]
+    except OSError:
+        return True  # no such process
+    try:
+        if not alive(pid, started):  # the PID was recycled before the pidfd pinned it
+            return True
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.poll(max(0.0, timeout) * 1000)
+        return not alive(pid, started)
+    finally:
+        os.close(pidfd)
 
 
 def signal_process(pid: int, started: int, sig: int) -> None:

@@ -1,6 +1,7 @@
 """Thin ctypes wrappers for the Linux calls Python 3.11's ``os`` lacks.
 
-unshare, setns, mount, umount2, pivot_root, openat2, capget/capset, prctl.
+unshare, setns, mount, umount2, pivot_root, openat2, open_tree, move_mount,
+capget/capset, prctl.
 Every wrapper raises ``OSError`` with the real errno; callers translate it
 into :mod:`engine.errors` at their own boundary.
 """
@@ -59,6 +60,15 @@ _SYS_PIVOT_ROOT = 155
 _SYS_OPENAT2 = 437
 _SYS_CAPGET = 125
 _SYS_CAPSET = 126
+_SYS_OPEN_TREE = 428
+_SYS_MOVE_MOUNT = 429
+
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+AT_EMPTY_PATH = 0x1000
+MOVE_MOUNT_F_EMPTY_PATH = 0x04
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+RESOLVE_NO_SYMLINKS = 0x04
 
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
@@ -125,6 +135,21 @@ def set_name(name: str) -> None:
     finally:
         _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                                 ctypes.c_ulong)
+
+
+def open_tree(fd: int, flags: int = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH) -> int:
+    """``open_tree(2)`` of the mount at ``fd``: with ``OPEN_TREE_CLONE``, a detached copy.
+
+    The copy belongs to no mount namespace; :func:`move_mount` attaches it
+    anywhere, also in another mount namespace than the one it came from.
+    """
+    return _check(_libc.syscall(_SYS_OPEN_TREE, fd, b"", flags), "open_tree")
+
+
+def move_mount(tree_fd: int, target_fd: int) -> None:
+    """``move_mount(2)`` of the detached tree ``tree_fd`` onto the directory ``target_fd``."""
+    _check(_libc.syscall(_SYS_MOVE_MOUNT, tree_fd, b"", target_fd, b"",
+                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH), "move_mount")
 
 
 class _OpenHow(ctypes.Structure):
