@@ -26,6 +26,10 @@ from engine.runtime.runtime import Runtime
 from engine.storage.driver import GraphDriver
 
 
+MONITOR_RECHECK = 30.0
+"""Seconds a monitor waits on its shim before checking whether the engine is closing."""
+
+
 class Supervision:
     """The monitoring half of the container manager."""
 
@@ -51,9 +55,12 @@ class Supervision:
         thread.start()
 
     def _monitor(self, container_id: str) -> None:
+        # The shim answers a wait the moment the container exits, so the timeout only
+        # bounds how long a closed engine's monitor lingers; a short one would make an
+        # idle engine with 100 containers poll 100 shims a second.
         while not self._closing:
             try:
-                state = self.runtime.wait(container_id, timeout=1.0)
+                state = self.runtime.wait(container_id, timeout=MONITOR_RECHECK)
             except ContainerNotFound:
                 return
             if state.status == STOPPED:
