@@ -35,6 +35,20 @@ def status_text(info: ContainerInfo, now: float | None = None) -> str:
     return "Created"
 
 
+def _exposed_now(info: ContainerInfo) -> list[tuple[int, str]]:
+    """The exposed ports dockerd shows: only while the container runs on a network with endpoints.
+
+    A stopped container has no sandbox, and ``none``, ``host`` and
+    ``container:`` modes have no port mapping, so dockerd lists none there.
+    """
+    if info.state.status not in ("running", "paused", "restarting"):
+        return []
+    mode = info.spec.network_mode or "bridge"
+    if mode in ("none", "host") or mode.startswith("container:"):
+        return []
+    return list(info.exposed_ports)
+
+
 def _ports_list(info: ContainerInfo) -> list[dict[str, Any]]:
     ports: list[dict[str, Any]] = []
     bound = {(b.container_port, b.protocol) for b in info.ports}
@@ -42,7 +56,7 @@ def _ports_list(info: ContainerInfo) -> list[dict[str, Any]]:
         ip = binding.host_ip or "0.0.0.0"
         ports.append({"IP": ip, "PrivatePort": binding.container_port,
                       "PublicPort": binding.host_port, "Type": binding.protocol})
-    for port, proto in info.exposed_ports:
+    for port, proto in _exposed_now(info):
         if (port, proto) not in bound:
             ports.append({"PrivatePort": port, "Type": proto})
     return ports
@@ -257,7 +271,7 @@ def inspect_json(info: ContainerInfo) -> dict[str, Any]:
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False,
             "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-            "Ports": _ports_map(info.ports, info.exposed_ports),
+            "Ports": _ports_map(info.ports, _exposed_now(info)),
             "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
             "EndpointID": info.networks[0].endpoint_id if info.networks else "",
             "Gateway": info.networks[0].gateway if info.networks else "",

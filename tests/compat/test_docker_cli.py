@@ -220,3 +220,21 @@ def test_network_modes(daemon: Daemon, busybox: str, flags: list[str]) -> None:
         assert names == {"lo"}
     else:
         assert "eth0" in names or len(names) > 1
+
+
+@pytest.mark.parametrize(("network", "shown"), [("bridge", "80/tcp"), ("none", ""), ("host", "")])
+def test_exposed_ports_shown_as_dockerd_shows_them(daemon: Daemon, busybox: str, network: str, shown: str) -> None:
+    # Observed on dockerd 20.10: an exposed port is listed only while the container runs on a
+    # network with port mapping; never for none or host, never once it has exited.
+    cid = daemon.docker("run", "-d", "--expose", "80", "--network", network, busybox, "sleep", "100").stdout.strip()
+    try:
+        ports = daemon.docker("ps", "--filter", f"id={cid}", "--format", "{{.Ports}}").stdout.strip()
+        mapped = json.loads(daemon.docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", cid).stdout)
+        assert ports == shown
+        assert mapped == ({"80/tcp": None} if shown else {})
+        daemon.docker("kill", cid)
+        daemon.docker("wait", cid)
+        assert daemon.docker("ps", "-a", "--filter", f"id={cid}", "--format", "{{.Ports}}").stdout.strip() == ""
+        assert json.loads(daemon.docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", cid).stdout) == {}
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
