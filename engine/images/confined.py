@@ -5,7 +5,8 @@ at a time with ``O_NOFOLLOW | O_DIRECTORY`` from the root's fd. A component
 that is a symlink ends the walk with :class:`UnsafeLayer`: a tar entry cannot
 reach outside its layer through a link it (or anyone) planted. Missing parent
 folders are made (0755, root) as tar extractors do. Open folder fds are cached
-by path, since archives list a folder's members together.
+by path, since archives list a folder's members together, and so is what a
+file created in each folder gets without further calls (:meth:`ConfinedRoot.creates`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import errno
 import os
 import shutil
 import stat
+from dataclasses import dataclass
 
 from engine.errors import LayerError, UnsafeLayer
 
@@ -22,6 +24,39 @@ _CACHE_MAX = 128
 
 Parts = tuple[str, ...]
 """A cleaned relative path as its components, e.g. ``("usr", "bin")``; ``()`` is the root."""
+
+
+ACL_DEFAULT = "system.posix_acl_default"
+"""The xattr holding a folder's default ACL, which decides new files' modes instead of the umask."""
+
+
+@dataclass(frozen=True)
+class Creation:
+    """What a file created in a folder gets from the kernel, before any chown or chmod.
+
+    Attributes:
+        uid: its owner (the process's effective uid).
+        gid: its group: the process's effective gid, or the folder's (setgid
+            folder, ``grpid`` mount); ``None`` when it is not known for sure.
+        umask: bits the kernel clears from the mode given to ``open``/``mkdir``;
+            ``None`` when a default ACL on the folder decides the mode instead.
+    """
+
+    uid: int
+    gid: int | None
+    umask: int | None
+
+
+def process_umask() -> int | None:
+    """This process's umask, read without changing it (``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def split_name(name: str, entry: str | None = None) -> Parts:
@@ -59,6 +94,10 @@ class ConfinedRoot:
         self.fd = os.open(self.root, _DIR_FLAGS)
         """The root folder's fd."""
         self._cache: dict[Parts, int] = {(): self.fd}
+        self._creation: dict[Parts, Creation] = {}
+        self._uid = os.geteuid()
+        self._gid = os.getegid()
+        self._umask = process_umask()
 
     def dir(self, parts: Parts, entry: str, create: bool = True) -> int:
         """The fd of folder ``parts``, made (with its parents) when missing and ``create``.
@@ -96,6 +135,32 @@ class ConfinedRoot:
         self._cache[parts] = fd
         return fd
 
+    def creates(self, parts: Parts, fd: int) -> Creation:
+        """What a file created in folder ``parts`` (open as ``fd``) gets; cached with the fd.
+
+        The group is only taken as the process's own when the folder's group is
+        that too (then neither a setgid folder nor a ``grpid`` mount changes it).
+        Call :meth:`changed` after changing the folder's owner or mode.
+        """
+        found = self._creation.get(parts)
+        if found is None:
+            st = os.fstat(fd)
+            umask = self._umask
+            if umask is not None:
+                try:
+                    os.getxattr(fd, ACL_DEFAULT)
+                    umask = None  # a default ACL, not the umask, sets new modes here
+                except OSError as exc:
+                    if exc.errno not in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP):
+                        umask = None
+            found = Creation(self._uid, self._gid if st.st_gid == self._gid else None, umask)
+            self._creation[parts] = found
+        return found
+
+    def changed(self, parts: Parts) -> None:
+        """Folder ``parts`` got a new owner, mode or ACL: forget what :meth:`creates` knew."""
+        self._creation.pop(parts, None)
+
     def trim(self) -> None:
         """Close cached fds beyond the cache's bound (call between entries, never while
         an fd from :meth:`dir` is still in use)."""
@@ -105,6 +170,7 @@ class ConfinedRoot:
     def _drop(self, predicate: object) -> None:
         for key in [k for k in self._cache if predicate(k)]:  # type: ignore[operator]
             os.close(self._cache.pop(key))
+            self._creation.pop(key, None)
 
     def forget(self, parts: Parts) -> None:
         """Close cached fds of ``parts`` and everything below it (it was removed)."""
@@ -129,6 +195,7 @@ class ConfinedRoot:
         for fd in self._cache.values():
             os.close(fd)
         self._cache.clear()
+        self._creation.clear()
 
     def __enter__(self) -> ConfinedRoot:
         return self

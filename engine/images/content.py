@@ -117,8 +117,10 @@ class Ingest:
     """
 
     def __init__(self, store: ContentStore, digest: str, expected_size: int | None,
-                 wait: bool) -> None:
+                 wait: bool, verified_by_writer: bool = False) -> None:
         self.store = store
+        self.verified_by_writer = verified_by_writer
+        """The writer checks the digest itself before :meth:`commit`; no hash is kept here."""
         self.digest = digest
         """The digest the content must hash to."""
         self.expected_size = expected_size
@@ -165,7 +167,7 @@ class Ingest:
         assert self._fd is not None
         self._hash = hashlib.new(self._algorithm)
         size = os.fstat(self._fd).st_size
-        offset = 0
+        offset = size if self.verified_by_writer else 0
         while offset < size:
             chunk = os.pread(self._fd, min(1 << 20, size - offset), offset)
             if not chunk:
@@ -215,7 +217,8 @@ class Ingest:
             self.abort()
             raise SizeMismatch(f"{self.digest}: content is longer than the declared "
                                f"{self.expected_size} bytes")
-        self._hash.update(chunk)
+        if not self.verified_by_writer:
+            self._hash.update(chunk)
         view = memoryview(chunk)
         try:
             while view:
@@ -239,7 +242,7 @@ class Ingest:
             raise SizeMismatch(f"{self.digest}: got {self.offset} of "
                                f"{self.expected_size} bytes")
         actual = f"{self._algorithm}:{self._hash.hexdigest()}"
-        if actual != self.digest:
+        if not self.verified_by_writer and actual != self.digest:
             self.abort()
             raise DigestMismatch(f"content hashes to {actual}, not {self.digest}")
         target = self.store.path(self.digest)
@@ -289,13 +292,17 @@ class ContentStore:
         self.ingest_root.mkdir(parents=True, exist_ok=True)
 
     def ingest(self, digest: str, expected_size: int | None = None, *,
-               wait: bool = True) -> Ingest:
+               wait: bool = True, verified_by_writer: bool = False) -> Ingest:
         """Start or resume writing the blob ``digest``.
 
         Args:
             digest: ``sha256:<hex>`` the content must hash to.
             expected_size: the descriptor's size; checked by writes and commit.
             wait: block while another writer holds the same ingest (else fail).
+            verified_by_writer: the writer hashes every byte of the blob (those an
+                earlier attempt left too) and calls :meth:`Ingest.commit` only when
+                they match ``digest``, as the registry client's ``fetch_blob`` does
+                (it raises first); the ingest then skips hashing them a second time.
 
         Returns:
             An :class:`Ingest` at its current :attr:`Ingest.offset`; ``committed``
@@ -305,7 +312,7 @@ class ContentStore:
             InvalidArgument: ``digest`` is not a sha256 or sha512 digest.
             StorageError: the ingest cannot be opened, or is busy and ``wait`` is false.
         """
-        return Ingest(self, digest, expected_size, wait)
+        return Ingest(self, digest, expected_size, wait, verified_by_writer)
 
     def put(self, data: bytes, digest: str | None = None) -> str:
         """Store a small blob held in memory (a manifest, a config); returns its digest.

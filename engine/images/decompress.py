@@ -241,6 +241,8 @@ class DecompressedStream:
             while not decoder.eof and not decoder.needs_input:
                 self._emit(decoder.decompress(b"", CHUNK))
             if decoder.eof:
+                while self._read_raw():  # read (and hash) to the end, as for gzip and zstd
+                    pass
                 return
             data = self._read_raw()
         if not decoder.eof:

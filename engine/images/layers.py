@@ -33,8 +33,12 @@ from typing import BinaryIO
 from engine.errors import NotFound, StorageError
 from engine.images.content import digest_hex
 from engine.images.unpack import UnpackResult, apply_layer
+from engine.images.unpackworker import apply_layer_in_worker, worker_available
 from engine.jobs import Component, Job
 from engine.state import StateRoot, atomic_write_bytes, atomic_write_json, fsync_dir, read_json
+
+WORKERS_VARIABLE = "WHARF_UNPACK_WORKERS"
+"""Set to ``0`` to unpack layers in the engine's own threads by default (benchmarks)."""
 
 SHORT_ID_LENGTH = 26
 """Length of the ``l/`` link names (as overlay2: 128 of them fit in a page)."""
@@ -96,12 +100,20 @@ class LayerStore:
         sync: ``syncfs`` the filesystem after unpacking each layer, so a power
             loss cannot leave a visible layer with unwritten files (costs the
             disk's write-back time; Docker and containerd do not sync either).
+        workers: unpack each layer in a child process
+            (:mod:`engine.images.unpackworker`), so concurrent layers use every
+            core instead of taking turns at the GIL; else in the calling thread.
+            Default: on, unless ``$WHARF_UNPACK_WORKERS`` is ``0``.
     """
 
-    def __init__(self, root: StateRoot, *, sync: bool = False) -> None:
+    def __init__(self, root: StateRoot, *, sync: bool = False, workers: bool | None = None) -> None:
         self.root = root
         self.sync = sync
         """Flush each layer's files to disk (syncfs) before it becomes visible."""
+        if workers is None:
+            workers = os.environ.get(WORKERS_VARIABLE, "1") != "0"
+        self.workers = workers and worker_available()
+        """Unpack in child processes (see :mod:`engine.images.unpackworker`)."""
         self.layers_dir = root.layers
         self.links_dir = root.links
         self.layers_dir.mkdir(parents=True, exist_ok=True)
@@ -239,8 +251,9 @@ class LayerStore:
             if job is not None:
                 job.step("extract layer", Component.GRAPH_DRIVER, subject=diff_id or "",
                          chain_id=cid or "", into=str(tmp / "diff"))
-            result = apply_layer(stream, tmp / "diff", expected_diff_id=diff_id,
-                                 compressed_digest=compressed_digest, on_progress=on_progress)
+            unpack = apply_layer_in_worker if self.workers else apply_layer
+            result = unpack(stream, tmp / "diff", expected_diff_id=diff_id,
+                            compressed_digest=compressed_digest, on_progress=on_progress)
             cid = cid or chain_id(parent, result.diff_id)
             if self.sync:
                 _syncfs(tmp)

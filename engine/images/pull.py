@@ -121,7 +121,12 @@ class _StreamReader:
                 raise LayerError(f"layer download failed: {item}") from item
             self._buffer = memoryview(item)
         if size < 0 or size >= len(self._buffer):
-            out, self._buffer = bytes(self._buffer), memoryview(b"")
+            whole = self._buffer.obj
+            if isinstance(whole, bytes) and len(whole) == len(self._buffer):
+                out = whole  # the chunk as fed: no copy
+            else:
+                out = bytes(self._buffer)
+            self._buffer = memoryview(b"")
         else:
             out, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
         return out
@@ -249,7 +254,9 @@ class Puller:
             return -1
         job.progress(short, "Pulling fs layer", 0, descriptor.size, Component.REGISTRY)
         digest = str(descriptor.digest)
-        with self.content.ingest(digest, descriptor.size) as ingest:
+        # fetch_blob hashes the whole blob (a resumed one's first bytes too) and raises on a
+        # mismatch before commit is reached: the ingest need not hash it again.
+        with self.content.ingest(digest, descriptor.size, verified_by_writer=True) as ingest:
             if ingest.committed:
                 self._unpack_from_store(descriptor, parent, diff_id, job)
                 return 0
@@ -294,7 +301,11 @@ class Puller:
                        diff_id: str, job: Job, result: dict[str, BaseException | None]) -> None:
         try:
             job.progress(_short(descriptor), "Extracting", 0, descriptor.size, Component.GRAPH_DRIVER)
-            self.layers.apply(parent, diff_id, reader, compressed_digest=str(descriptor.digest),
+            # No compressed_digest: the reader ends cleanly only after fetch_blob has
+            # verified the blob's digest (a mismatch ends it with an error instead), and the
+            # unpacker reads to that end before it commits, so hashing the blob again here
+            # would only cost time.
+            self.layers.apply(parent, diff_id, reader,
                               on_progress=_extract_progress(job, descriptor), job=job)
         except BaseException as exc:  # handed to the pulling thread
             result["error"] = exc

@@ -30,6 +30,8 @@ FIFO = b"6"
 CONTIGUOUS = b"7"
 
 _SKIPPED_META = (b"x", b"g", b"L", b"K")
+MAX_METADATA = 1 << 20
+"""Largest PAX or GNU long-name record accepted (Go's archive/tar has the same bound)."""
 _KNOWN = (HARDLINK, SYMLINK, CHARDEV, BLOCKDEV, DIRECTORY, FIFO)
 
 
@@ -97,11 +99,15 @@ _SIGNED = struct.Struct("148b8x356b")
 
 def _number(field: bytes, what: str, offset: int) -> int:
     """A numeric header field: octal (NUL/space terminated) or GNU base-256."""
-    if field and field[0] in (0x80, 0xFF):  # GNU base-256: huge sizes, negative times
-        value = int.from_bytes(field[1:], "big")
-        return value if field[0] == 0x80 else value - (1 << (8 * (len(field) - 1)))
-    text = field.split(b"\x00", 1)[0].strip()
+    text = field.rstrip(b" \x00").lstrip(b" ")
+    if not text.isdigit():  # empty, base-256, or junk after a NUL: the careful way
+        if field and field[0] in (0x80, 0xFF):  # GNU base-256: huge sizes, negative times
+            value = int.from_bytes(field[1:], "big")
+            return value if field[0] == 0x80 else value - (1 << (8 * (len(field) - 1)))
+        text = field.split(b"\x00", 1)[0].strip()
     try:
+        if text and not text.isdigit():  # int() would take signs and underscores
+            raise ValueError
         return int(text, 8) if text else 0
     except ValueError:
         raise LayerError(f"corrupt tar header at byte {offset}: bad {what} field "
@@ -141,6 +147,14 @@ def _pax_time_ns(value: bytes) -> int:
     whole, _, frac = text.lstrip("-").partition(".")
     ns = int(whole or "0") * 1_000_000_000 + int((frac + "000000000")[:9])
     return -ns if negative else ns
+
+
+def _pax_count(value: bytes) -> int:
+    """A PAX size or id: decimal digits only (``int`` alone would take ``-1`` or ``1_0``)."""
+    text = value.strip()
+    if not text.isdigit():
+        raise ValueError(value)
+    return int(text)
 
 
 def _text(value: bytes) -> str:
@@ -239,6 +253,9 @@ class TarReader:
                 return
             header = _parse_header(block, self.offset - len(block))
             if header.type in _SKIPPED_META:
+                if not 0 <= header.size <= MAX_METADATA:
+                    raise LayerError(f"tar metadata header at byte {self.offset - BLOCK} "
+                                     f"declares {header.size} bytes (at most {MAX_METADATA})")
                 data = self._data_block(header.size, "metadata")
                 if header.type == b"x":
                     pax.update(_parse_pax(data))
@@ -251,7 +268,7 @@ class TarReader:
                 continue
             records = {**pax_global, **pax} if pax_global else pax
             raw_size = header.size
-            entry = self._entry(header, records, long_name, long_link)
+            entry = self._checked(self._entry(header, records, long_name, long_link))
             pax, long_name, long_link = {}, None, None
             if entry.type in (REGULAR, CONTIGUOUS):
                 data_size = entry.size
@@ -281,11 +298,11 @@ class TarReader:
             if "linkpath" in pax:
                 entry.linkname = _text(pax["linkpath"])
             if "size" in pax:
-                entry.size = int(pax["size"])
+                entry.size = _pax_count(pax["size"])
             if "uid" in pax:
-                entry.uid = int(pax["uid"])
+                entry.uid = _pax_count(pax["uid"])
             if "gid" in pax:
-                entry.gid = int(pax["gid"])
+                entry.gid = _pax_count(pax["gid"])
             if "mtime" in pax:
                 entry.mtime_ns = _pax_time_ns(pax["mtime"])
             if "atime" in pax:
@@ -295,4 +312,10 @@ class TarReader:
         for key, value in pax.items():
             if key.startswith("SCHILY.xattr."):
                 entry.xattrs[key[len("SCHILY.xattr."):]] = value
+        return entry
+
+    @staticmethod
+    def _checked(entry: TarEntry) -> TarEntry:
+        if entry.size < 0 or entry.uid < 0 or entry.gid < 0:
+            raise LayerError(f"layer entry {entry.name!r} has a negative size or owner")
         return entry

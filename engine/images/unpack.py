@@ -11,6 +11,13 @@ store) unpacks into a temporary folder and removes it on any failure.
 Owners (lchown), modes with setuid/setgid/sticky (chmod after chown), PAX
 xattrs (set after chown, which clears ``security.capability``) and times
 (nanoseconds, symlinks not followed, folders last) are kept exactly.
+
+Most files of a layer need fewer calls than that, and the calls are what an
+unpack costs: a file is created with its final mode when that mode has no
+special bits and survives the umask (and no default ACL decides it), and its
+owner is not set when the kernel already gives it that owner (see
+:meth:`ConfinedRoot.creates`). A plain ``root:root 0644`` file is then
+``openat``, ``write``, ``futimens``, ``close``.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 from engine.errors import DigestMismatch, LayerError, UnsafeLayer, WharfError
-from engine.images.confined import ConfinedRoot, Parts, split_name
+from engine.images.confined import ConfinedRoot, Creation, Parts, split_name
 from engine.images.decompress import DecompressedStream
 from engine.images.tarstream import (BLOCKDEV, CHARDEV, CONTIGUOUS, DIRECTORY, FIFO, HARDLINK,
                                      REGULAR, SYMLINK, TarEntry, TarReader)
@@ -107,6 +114,13 @@ def apply_layer(source: BinaryIO, dest: str | os.PathLike[str], *,
                         time.monotonic() - started)
 
 
+def _plain_mode(mode: int, creation: Creation) -> int | None:
+    """``mode`` if ``open(..., mode)`` alone gives a new file exactly that mode, else ``None``."""
+    if mode & 0o7000 or creation.umask is None or mode & creation.umask:
+        return None
+    return mode
+
+
 def _link_target(entry: TarEntry) -> Parts:
     """A hardlink's source inside the layer (a leading ``/`` means the layer's root)."""
     return split_name(entry.linkname.lstrip("/"), entry.name)
@@ -135,6 +149,7 @@ class _Applier:
                     raise LayerError(f"layer entry {entry.name!r} names the root but is "
                                      "not a folder")
                 self._attributes(self.root.fd, None, entry)
+                self.root.changed(())
                 self._dir_times.append(((), *self._times(entry)))
                 return
             parent = self.root.dir(parts[:-1], entry.name)
@@ -157,11 +172,19 @@ class _Applier:
         name = parts[-1]
         kind = entry.type
         if kind in (REGULAR, CONTIGUOUS):
-            fd = self._create(parent, parts,
-                              lambda: os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent))
+            creation = self.root.creates(parts[:-1], parent)
+            mode = stat.S_IMODE(entry.mode)
+            final_mode = _plain_mode(mode, creation)
+            fd = self._create(parent, parts, lambda: os.open(
+                name, _FILE_FLAGS, 0o600 if final_mode is None else final_mode, dir_fd=parent))
             try:
                 reader.write_data(fd, entry)
-                self._attributes(fd, None, entry)
+                if entry.uid != creation.uid or entry.gid != creation.gid:
+                    os.fchown(fd, entry.uid, entry.gid)
+                if final_mode is None:  # after chown, which clears setuid/setgid
+                    os.fchmod(fd, mode)
+                if entry.xattrs:
+                    self._xattrs(fd, None, entry)
                 os.utime(fd, ns=self._times(entry))
             finally:
                 os.close(fd)
@@ -175,10 +198,15 @@ class _Applier:
                     self._create(parent, parts, lambda: os.mkdir(name, 0o700, dir_fd=parent))
             fd = self.root.dir(parts, entry.name, create=False)
             self._attributes(fd, None, entry)
+            self.root.changed(parts)
             self._dir_times.append((parts, *self._times(entry)))
         elif kind == SYMLINK:
             self._create(parent, parts, lambda: os.symlink(entry.linkname, name, dir_fd=parent))
-            self._attributes(parent, name, entry, symlink=True)
+            creation = self.root.creates(parts[:-1], parent)
+            if entry.uid != creation.uid or entry.gid != creation.gid:
+                os.chown(name, entry.uid, entry.gid, dir_fd=parent, follow_symlinks=False)
+            if entry.xattrs:
+                self._xattrs(parent, name, entry)
             os.utime(name, ns=self._times(entry), dir_fd=parent, follow_symlinks=False)
             self.size += len(os.fsencode(entry.linkname))
             self._written.add(parts)
@@ -234,16 +262,22 @@ class _Applier:
             os.chown(hidden, entry.uid, entry.gid, dir_fd=parent, follow_symlinks=False)
         self._written.discard(target)
 
-    def _attributes(self, fd: int, name: str | None, entry: TarEntry,
-                    symlink: bool = False) -> None:
-        """Owner, then mode (so setuid survives), then xattrs (chown clears caps)."""
+    def _attributes(self, fd: int, name: str | None, entry: TarEntry) -> None:
+        """Owner, then mode (so setuid survives), then xattrs (chown clears caps).
+
+        For folders and special files; regular files and symlinks skip the calls
+        the kernel's defaults make unneeded (see :func:`_plain_mode`).
+        """
         if name is None:
             os.fchown(fd, entry.uid, entry.gid)
             os.fchmod(fd, stat.S_IMODE(entry.mode))
         else:
             os.chown(name, entry.uid, entry.gid, dir_fd=fd, follow_symlinks=False)
-            if not symlink:
-                os.chmod(name, stat.S_IMODE(entry.mode), dir_fd=fd)
+            os.chmod(name, stat.S_IMODE(entry.mode), dir_fd=fd)
+        self._xattrs(fd, name, entry)
+
+    def _xattrs(self, fd: int, name: str | None, entry: TarEntry) -> None:
+        """The entry's PAX xattrs (after any chown), minus overlay's own namespace."""
         for key, value in entry.xattrs.items():
             if key.startswith("trusted.overlay."):
                 continue  # never let a layer forge overlay's own metadata
