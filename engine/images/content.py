@@ -93,6 +93,20 @@ class BlobInfo:
     size: int
 
 
+_OPEN_ATTEMPTS = 50
+"""Times an ingest is opened again when a concurrent writer removed its folder meanwhile."""
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
 @dataclass(frozen=True)
 class IngestInfo:
     """One partial download.
@@ -136,23 +150,34 @@ class Ingest:
         self._open(wait)
 
     def _open(self, wait: bool) -> None:
-        try:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._dir / "data", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise StorageError(f"cannot open ingest for {self.digest}: {exc.strerror}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except OSError as exc:
-            os.close(fd)
-            raise StorageError(f"{self.digest} is being downloaded by someone else") from exc
-        self._fd = fd
-        if self.store.has(self.digest):
-            self.committed = True
-            self.offset = self.store.size(self.digest)
-            self.close()
-            shutil.rmtree(self._dir, ignore_errors=True)
-            return
+        # Another writer of the same blob may commit (or abort) and remove the ingest
+        # folder at any moment: between our mkdir and open, or while we wait for its
+        # lock. Either way we hold nothing useful then, so look again.
+        for _ in range(_OPEN_ATTEMPTS):
+            try:
+                self._dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self._dir / "data", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except FileNotFoundError:
+                if self.store.has(self.digest):
+                    self._already_stored()
+                    return
+                continue
+            except OSError as exc:
+                raise StorageError(f"cannot open ingest for {self.digest}: {exc.strerror}") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except OSError as exc:
+                os.close(fd)
+                raise StorageError(f"{self.digest} is being downloaded by someone else") from exc
+            self._fd = fd
+            if self.store.has(self.digest):
+                self._already_stored()
+                return
+            if _same_file(fd, self._dir / "data"):
+                break
+            self.close()  # the folder went while we waited for its lock
+        else:
+            raise StorageError(f"cannot open ingest for {self.digest}: its folder keeps vanishing")
         meta = read_json(self._dir / "meta.json", {}) or {}
         if meta.get("expected_size") not in (None, self.expected_size):
             os.ftruncate(fd, 0)  # a different descriptor: start again
@@ -161,6 +186,13 @@ class Ingest:
         atomic_write_json(self._dir / "meta.json",
                           {"digest": self.digest, "expected_size": self.expected_size})
         self._rehash()
+
+    def _already_stored(self) -> None:
+        """The blob is in the store already: nothing to write; remove the ingest folder."""
+        self.committed = True
+        self.offset = self.store.size(self.digest)
+        self.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def _rehash(self) -> None:
         """Hash what earlier attempts wrote, so the digest covers the whole blob."""
@@ -260,9 +292,10 @@ class Ingest:
         return target
 
     def abort(self) -> None:
-        """Discard the partial content."""
-        self.close()
+        """Discard the partial content (removed while the lock is held, so a waiting
+        writer never takes over the file being removed)."""
         shutil.rmtree(self._dir, ignore_errors=True)
+        self.close()
 
     def close(self) -> None:
         """Close the file and release the lock; a partial stays on disk for a resume."""

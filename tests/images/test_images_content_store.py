@@ -113,6 +113,33 @@ def test_second_writer_waits_then_sees_the_blob(store: ContentStore) -> None:
     assert seen == {"committed": True}
 
 
+def test_a_writer_waiting_on_one_that_aborts_starts_afresh(store: ContentStore) -> None:
+    data = os.urandom(1000)
+    digest = sha256(data)
+    first = store.ingest(digest, len(data))
+    first.write(data[:300])
+    taken: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            ing = store.ingest(digest, len(data))
+            taken["offset"] = ing.offset
+            ing.write(data[ing.offset:])
+            taken["path"] = ing.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            taken["error"] = exc
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(0.2)
+    assert thread.is_alive()  # blocked on the first writer's lock
+    first.abort()
+    thread.join(5)
+    assert "error" not in taken, taken
+    assert taken["offset"] == 0  # not the aborted partial, and not a file already unlinked
+    assert store.has(digest) and Path(str(taken["path"])).read_bytes() == data
+
+
 WRITER = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, {main!r})
