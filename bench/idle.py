@@ -12,7 +12,6 @@ made is removed at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -21,16 +20,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests"), str(REPO)]
+from console import cpu_seconds  # noqa: E402
 from wharfd import WharfDaemon  # noqa: E402
 
 from harness.images import busybox_layout, push_layout  # noqa: E402  # type: ignore[import-not-found]
 from harness.registry import start_registry  # noqa: E402  # type: ignore[import-not-found]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (every thread), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:

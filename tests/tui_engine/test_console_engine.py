@@ -31,6 +31,14 @@ def _image_refs(client) -> set[str]:  # noqa: ANN001
     return {tag for image in client.images.list() for tag in image.tags}
 
 
+def _with_image(engine, reference: str):  # noqa: ANN001, ANN202 - conftest.Embedded, DockerClient
+    """The engine's client, with ``reference`` pulled (once per module)."""
+    client = engine.client
+    if reference not in _image_refs(client):
+        client.images.pull(reference)
+    return client
+
+
 async def test_browse_registry_and_pull_busybox(engine, registries, test_images):  # noqa: ANN001
     """Catalog → busybox → tags → manifest (nothing pulled), then ``p`` pulls it into the images pane."""
     busybox = test_images.busybox_oci
@@ -89,9 +97,7 @@ async def test_browse_registry_and_pull_busybox(engine, registries, test_images)
 async def test_run_stats_logs_stop_remove(engine, registries, test_images):  # noqa: ANN001
     """Images pane ``r`` → run dialog → containers pane with live stats → logs → stop → remove."""
     busybox = test_images.busybox_oci
-    client = engine.client
-    if busybox.reference not in _image_refs(client):
-        client.images.pull(busybox.reference)
+    client = _with_image(engine, busybox.reference)
     app = build_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         images = app.screen.query_one(ImagesPane)
@@ -162,9 +168,7 @@ async def test_run_stats_logs_stop_remove(engine, registries, test_images):  # n
 async def test_list_follows_engine_events(engine, registries, test_images):  # noqa: ANN001
     """A container made and removed behind the console's back shows up and leaves at once, without polling."""
     busybox = test_images.busybox_oci
-    client = engine.client
-    if busybox.reference not in _image_refs(client):
-        client.images.pull(busybox.reference)
+    client = _with_image(engine, busybox.reference)
     app = build_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         containers = app.screen.query_one(ContainersPane)

@@ -24,8 +24,9 @@ from textual.worker import Worker, get_current_worker
 from tui import clock
 from tui.data.errors import EngineGone, PortError
 from tui.data.models import JournalEntry
-from tui.data.port import EnginePort, Stream
+from tui.data.port import EnginePort
 from tui.messages import EngineLost
+from tui.widgets.open_streams import OpenStreams
 
 WATCHED = ("container", "network")
 """Docker event types that can change a row (state, name, ports, networks)."""
@@ -47,24 +48,21 @@ class ContainerListing:
     events_retry = 2.0
     """Seconds before following the events again after the stream ended."""
 
-    _changed: threading.Event
-    _events: Stream[JournalEntry] | None = None
+    def init_listing(self) -> None:
+        """Set up the workers' shared state (call from the widget's ``__init__``)."""
+        self._changed = threading.Event()
+        self._event_streams = OpenStreams()
 
     def start(self) -> None:
         """Begin (or resume) listing and following the engine's events."""
-        self._changed = threading.Event()
-        self._close_events()
+        self._event_streams.close_all()
         self._list_loop()
         self._watch_events()
 
     def on_unmount(self) -> None:
-        """End the events stream so its reader thread stops."""
-        self._close_events()
-
-    def _close_events(self) -> None:
-        stream, self._events = self._events, None
-        if stream is not None:
-            stream.close()
+        """End the events stream so its reader thread stops, and wake the lister."""
+        self._event_streams.close_all()
+        self._changed.set()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="containers-list",
           description="list containers")
@@ -87,7 +85,7 @@ class ContainerListing:
         """Block until an event, the resync time or cancellation; ``True`` once cancelled."""
         deadline = clock.monotonic() + self.refresh_every
         while not worker.is_cancelled:
-            if changed.wait(min(0.25, max(0.0, deadline - clock.monotonic()))):
+            if changed.wait(min(1.0, max(0.0, deadline - clock.monotonic()))):
                 return clock.nap(self.settle, lambda: worker.is_cancelled)
             if clock.monotonic() >= deadline:
                 return False
@@ -101,12 +99,12 @@ class ContainerListing:
         changed = self._changed
         while not worker.is_cancelled:
             try:
-                self._events = stream = port.events()
-                for entry in stream:
-                    if worker.is_cancelled:
-                        return
-                    if changes_rows(entry):
-                        changed.set()
+                with self._event_streams.held(port.events(), worker) as stream:
+                    for entry in stream:
+                        if worker.is_cancelled:
+                            return
+                        if changes_rows(entry):
+                            changed.set()
             except EngineGone:
                 changed.set()  # the lister finds out and says so
                 return

@@ -72,6 +72,7 @@ class ContainersPane(ContainerListing, ContainerCommitKey, ReportsWorkerErrors, 
 
     def __init__(self, feed: StatsFeed, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.init_listing()
         self.feed = feed
         """The stats source (a sibling, handed down by the screen)."""
         self.rows: dict[str, ContainerRow] = {}

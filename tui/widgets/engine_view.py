@@ -24,8 +24,8 @@ from textual.worker import get_current_worker
 from tui import clock
 from tui.data.errors import EngineGone, Missing
 from tui.data.models import EngineInfo, JournalEntry
-from tui.data.port import Stream
 from tui.messages import EngineLost
+from tui.widgets.open_streams import OpenStreams
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
 COMPONENT_STYLE = {"registry": "bold cyan", "graph driver": "bold magenta", "network driver": "bold blue",
@@ -92,7 +92,7 @@ class EngineView(ReportsWorkerErrors, Vertical):
         """Whether the engine has Wharf's journal."""
         self._incoming: collections.deque[JournalEntry] = collections.deque(maxlen=KEEP)
         self._lock = threading.Lock()
-        self._stream: Stream[JournalEntry] | None = None
+        self._streams = OpenStreams()
 
     def compose(self):
         """The notice and the log."""
@@ -108,8 +108,7 @@ class EngineView(ReportsWorkerErrors, Vertical):
 
     def on_unmount(self) -> None:
         """End the journal stream so its reader thread stops."""
-        if self._stream is not None:
-            self._stream.close()
+        self._streams.close_all()
 
     def _drain(self) -> None:
         with self._lock:
@@ -129,13 +128,13 @@ class EngineView(ReportsWorkerErrors, Vertical):
         since = self.entries[-1].seq if self.entries else 0
         while not worker.is_cancelled:
             try:
-                self._stream = stream = port.journal(since=since)
-                for entry in stream:
-                    if worker.is_cancelled:
-                        return
-                    since = max(since, entry.seq)
-                    with self._lock:
-                        self._incoming.append(entry)
+                with self._streams.held(port.journal(since=since), worker) as stream:
+                    for entry in stream:
+                        if worker.is_cancelled:
+                            return
+                        since = max(since, entry.seq)
+                        with self._lock:
+                            self._incoming.append(entry)
             except Missing:
                 self.post_message(self.Unavailable())
                 self._events(worker)
@@ -147,12 +146,12 @@ class EngineView(ReportsWorkerErrors, Vertical):
                 return
 
     def _events(self, worker: object) -> None:
-        self._stream = stream = self.app.port.events()
-        for entry in stream:
-            if getattr(worker, "is_cancelled", False):
-                return
-            with self._lock:
-                self._incoming.append(entry)
+        with self._streams.held(self.app.port.events(), worker) as stream:  # type: ignore[arg-type]
+            for entry in stream:
+                if getattr(worker, "is_cancelled", False):
+                    return
+                with self._lock:
+                    self._incoming.append(entry)
 
     def on_engine_view_entries(self, message: Entries) -> None:
         """Append entries."""

@@ -30,9 +30,10 @@ from textual.worker import Worker, get_current_worker
 from tui import clock
 from tui.data.errors import EngineGone, Missing, PortError
 from tui.data.models import StatsSample
-from tui.data.port import EnginePort, Stream
+from tui.data.port import EnginePort
 from tui.data.stats import StatsHistory
 from tui.messages import EngineLost
+from tui.widgets.open_streams import OpenStreams
 
 
 class StatsFeed(Widget):
@@ -70,22 +71,17 @@ class StatsFeed(Widget):
         self.batched: bool | None = None
         """Whether the engine's batched stream feeds us (``None`` until known)."""
         self._cursor = 0
-        self._stream: Stream[Mapping[str, Mapping[str, object]]] | None = None
+        self._streams = OpenStreams()
 
     def start(self, host_cpus: int) -> None:
         """Begin sampling (again); ``host_cpus`` scales samples without ``online_cpus``."""
         self.history.host_cpus = host_cpus
-        self._close_stream()
+        self._streams.close_all()
         self._loop()
 
     def on_unmount(self) -> None:
         """End the stream so its reader thread stops."""
-        self._close_stream()
-
-    def _close_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.close()
+        self._streams.close_all()
 
     def choose(self) -> list[str]:
         """The containers to sample this tick, at most :attr:`budget`."""
@@ -126,15 +122,15 @@ class StatsFeed(Widget):
 
     def _follow(self, worker: Worker[None], port: EnginePort) -> None:
         """Read the engine's batched stream until it ends or the worker is cancelled."""
-        self._stream = stream = port.stats_stream(self.interval)
-        self.batched = True
-        for batch in stream:
-            if worker.is_cancelled:
-                return
-            samples = {cid: self.history.ingest(cid, raw) for cid, raw in batch.items()}
-            self.history.forget(samples)
-            if not worker.is_cancelled:
-                self.post_message(self.Tick(samples))
+        with self._streams.held(port.stats_stream(self.interval), worker) as stream:
+            self.batched = True
+            for batch in stream:
+                if worker.is_cancelled:
+                    return
+                samples = {cid: self.history.ingest(cid, raw) for cid, raw in batch.items()}
+                self.history.forget(samples)
+                if not worker.is_cancelled:
+                    self.post_message(self.Tick(samples))
 
     def _poll(self, worker: Worker[None], port: EnginePort) -> None:
         """Sample chosen containers with one-shot requests each tick (no batched stream)."""
