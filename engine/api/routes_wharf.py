@@ -48,7 +48,10 @@ class _Batches:
     def render(self, batch: dict[str, StatsSample]) -> dict[str, Any]:
         stats = []
         for container_id, sample in batch.items():
-            line = stats_json(sample, self.previous.get(container_id), container_id, "")
+            previous = self.previous.get(container_id)
+            if previous is not None and previous.cpu_total > sample.cpu_total:
+                previous = None  # it restarted (a new cgroup): the old counters are no base
+            line = stats_json(sample, previous, container_id, "")
             del line["name"]  # the batch is keyed by ID; names are the list's business
             stats.append(line)
         self.previous = dict(batch)

@@ -180,6 +180,7 @@ _SHAREABLE_DONORS = ("shareable", "host")
 """IPC modes whose ``/dev/shm`` another container may join (dockerd's rule)."""
 
 CONTAINER_PREFIX = "container:"
+"""How a mode names another container whose namespace is joined (``container:<name|id>``)."""
 
 
 def check_namespace_modes(spec: ContainerCreateSpec,
@@ -252,6 +253,9 @@ def namespace_joins(record: ContainerRecord,
 def _namespaces(record: ContainerRecord, netns: str, joins: dict[str, list[int]]) -> NamespaceSpec:
     """Docker's modes as the runtime's namespaces: new (private, shareable, none), the host's, or joined."""
     spec = record.spec
+    for kind, mode in (("pid", spec.pid_mode), ("ipc", spec.ipc_mode), ("uts", spec.uts_mode)):
+        if (mode or "").startswith(CONTAINER_PREFIX) and kind not in joins:
+            raise InvalidSpec(f"{kind} mode {mode!r} without the namespace to join")
     if "ipc" in joins:
         shm = "join"
     elif spec.ipc_mode in ("host", "none"):

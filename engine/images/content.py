@@ -306,8 +306,11 @@ class Ingest:
     def __enter__(self) -> Ingest:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None and issubclass(kind, DigestMismatch):
+            self.abort()  # a wrong blob is never resumed: the next attempt starts afresh
+        else:
+            self.close()
 
 
 class ContentStore:

@@ -39,6 +39,11 @@ CHUNK = 1 << 20
 """Bytes per decompressed chunk handed to the consumer."""
 
 
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+"""The first bytes of an xz stream."""
+_BZ2_MAGIC = b"BZh"
+"""The first bytes of a bzip2 stream."""
+
 class Compression(enum.Enum):
     """How a layer blob is compressed (sniffed from its bytes)."""
 
@@ -236,18 +241,35 @@ class DecompressedStream:
 
     def _unstream(self, data: bytes, decoder: lzma.LZMADecompressor | bz2.BZ2Decompressor
                   ) -> None:
-        while data:
-            self._emit(decoder.decompress(data, CHUNK))
-            while not decoder.eof and not decoder.needs_input:
-                self._emit(decoder.decompress(b"", CHUNK))
-            if decoder.eof:
-                while self._read_raw():  # read (and hash) to the end, as for gzip and zstd
-                    pass
-                return
-            data = self._read_raw()
-        if not decoder.eof:
-            raise LayerError(f"{self.compression.value if self.compression else ''} "
-                             "stream is truncated")
+        """xz or bzip2, stream after stream (pbzip2 and ``xz -T`` concatenate them), then zeros only."""
+        name = self.compression.value if self.compression else "compressed"
+        xz = isinstance(decoder, lzma.LZMADecompressor)
+        magic = _XZ_MAGIC if xz else _BZ2_MAGIC
+        while True:
+            while data:
+                self._emit(decoder.decompress(data, CHUNK))
+                while not decoder.eof and not decoder.needs_input:
+                    self._emit(decoder.decompress(b"", CHUNK))
+                if decoder.eof:
+                    break
+                data = self._read_raw()
+            if not decoder.eof:
+                raise LayerError(f"{name} stream is truncated")
+            rest = decoder.unused_data
+            while len(rest) < len(magic):
+                more = self._read_raw()
+                if not more:
+                    break
+                rest += more
+            if rest.startswith(magic):
+                decoder = lzma.LZMADecompressor() if xz else bz2.BZ2Decompressor()
+                data = rest
+                continue
+            while rest:  # read (and hash) to the end, as for gzip and zstd: padding only
+                if rest.strip(b"\0"):
+                    raise LayerError(f"unexpected data after the {name} stream")
+                rest = self._read_raw()
+            return
 
     # -- consumer side -----------------------------------------------------------
     def chunks(self) -> Iterator[bytes]:

@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -67,27 +68,31 @@ def apply_layer_in_worker(source: BinaryIO, dest: str | os.PathLike[str], *,
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ENGINE_PARENT, env.get("PYTHONPATH")) if p)
-    command = [sys.executable, "-m", "engine.images.unpackworker", os.path.abspath(dest),
+    # -P: the module path must not start with the working folder ("/"), where a
+    # stray ``engine`` package would shadow Wharf's own.
+    command = [sys.executable, "-P", "-m", "engine.images.unpackworker", os.path.abspath(dest),
                expected_diff_id or "", compressed_digest or ""]
-    try:
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, cwd="/", env=env, close_fds=True)
-    except OSError as exc:
-        raise LayerError(f"cannot start the unpack worker: {exc.strerror or exc}") from exc
-    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
-    try:
+    with tempfile.TemporaryFile() as errors_file:  # a file, not a pipe nobody reads while pumping
         try:
-            fcntl.fcntl(child.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        except OSError:
-            pass  # a smaller pipe only means more, shorter writes
-        _pump(source, child.stdin.fileno(), on_progress)
-    except BaseException:
-        _close_input(child)
-        _kill(child)
-        raise
-    _close_input(child)
-    out, err = child.communicate()
-    return _result(child.returncode, out, err)
+            child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=errors_file, cwd="/", env=env, close_fds=True)
+        except OSError as exc:
+            raise LayerError(f"cannot start the unpack worker: {exc.strerror or exc}") from exc
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            try:
+                fcntl.fcntl(child.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+            except OSError:
+                pass  # a smaller pipe only means more, shorter writes
+            _pump(source, child.stdin.fileno(), on_progress)
+            _close_input(child)
+            out, _ = child.communicate()
+        finally:
+            if child.returncode is None:  # any failure (or interruption) above: nothing may go on writing
+                _close_input(child)
+                _kill(child)
+        errors_file.seek(0)
+        return _result(child.returncode, out, errors_file.read()[-65536:])
 
 
 def _pump(source: BinaryIO, fd: int, on_progress: Callable[[int], None] | None) -> None:

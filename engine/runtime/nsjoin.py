@@ -51,7 +51,7 @@ def open_namespace(pid: int, started: int, kind: str) -> int:
 
     Args:
         pid: the host PID of a process in the namespace (another container's init).
-        started: its start time (``/proc/<pid>/stat`` field 22); ``0`` skips the check.
+        started: its start time (``/proc/<pid>/stat`` field 22); another process under the same PID is refused.
         kind: ``pid``, ``ipc``, ``uts``, ``mnt``, …
 
     Raises:
@@ -64,7 +64,7 @@ def open_namespace(pid: int, started: int, kind: str) -> int:
     except OSError:
         raise gone from None
     try:
-        if started and _start_time(proc_fd) != started:
+        if _start_time(proc_fd) != started:
             raise gone
         try:
             return os.open(f"ns/{kind}", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc_fd)

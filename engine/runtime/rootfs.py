@@ -106,6 +106,8 @@ def setup_shm_mqueue(root_fd: int, shm_size: int, shm: str = "private",
         shm: ``"private"`` a tmpfs of ``shm_size`` bytes, ``"none"`` nothing, ``"host"``
             the host's ``/dev/shm``, ``"join"`` the detached mount ``shm_tree``.
     """
+    if shm == "join" and shm_tree is None:
+        raise RuntimeFailure("/dev/shm is to be shared with another container, but its mount is missing")
     if shm == "join" and shm_tree is not None:
         if clean_path(root_fd, "/dev/shm") != "/dev/shm":
             raise InvalidSpec("/dev/shm in the image is a symlink; refusing to mount there")

@@ -254,7 +254,7 @@ class RuntimeSpec:
             if kind not in ("pid", "ipc", "uts") or getattr(ns, kind):
                 raise InvalidSpec(f"cannot join a {kind} namespace here: only pid, ipc and uts "
                                   "namespaces are joined, and only when not created new")
-            if len(target) != 2 or int(target[0]) <= 0:
+            if len(target) != 2 or int(target[0]) <= 0 or int(target[1]) <= 0:
                 raise InvalidSpec(f"the {kind} namespace to join needs [pid, start time]")
         if ns.shm not in ("private", "none", "host", "join") or (ns.shm == "join"
                                                                  and "ipc" not in ns.join):

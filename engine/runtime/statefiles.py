@@ -12,6 +12,7 @@ import json
 import os
 import select
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,15 @@ def wait_gone(pid: int | None, started: int | None, timeout: float) -> bool:
         return True
     try:
         pidfd = os.pidfd_open(pid)  # type: ignore[arg-type]
-    except OSError:
-        return True  # no such process
+    except ProcessLookupError:
+        return True
+    except OSError:  # no pidfd to be had (EMFILE, ENOSYS …): poll instead
+        deadline = time.monotonic() + max(0.0, timeout)
+        while alive(pid, started):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
     try:
         if not alive(pid, started):  # the PID was recycled before the pidfd pinned it
             return True

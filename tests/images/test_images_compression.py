@@ -136,3 +136,22 @@ def test_corrupt_zstd_is_refused(tar_data: bytes, tmp_path: Path) -> None:
     blob[len(blob) // 2 + 1] ^= 0xFF
     with pytest.raises((LayerError, DigestMismatch)):
         unpack(bytes(blob), tmp_path / "d", expected_diff_id=sha256(tar_data))
+
+
+@pytest.mark.parametrize("module", ["lzma", "bz2"])
+def test_xz_and_bzip2_concatenated_streams(tar_data: bytes, tmp_path: Path, module: str) -> None:
+    """pbzip2 and ``xz -T`` write several streams: all of them are the layer (no diff_id to catch a cut)."""
+    codec = __import__(module)
+    cut = len(tar_data) // 2
+    blob = codec.compress(tar_data[:cut]) + codec.compress(tar_data[cut:])
+    result = unpack(blob, tmp_path / "d", compressed_digest=sha256(blob))
+    assert result.diff_id == sha256(tar_data)
+    assert (tmp_path / "d/a/f29").stat().st_size == 75000
+
+
+@pytest.mark.parametrize("module", ["lzma", "bz2"])
+def test_xz_and_bzip2_garbage_after_the_stream_is_refused(tar_data: bytes, tmp_path: Path, module: str) -> None:
+    codec = __import__(module)
+    blob = codec.compress(tar_data) + b"not a stream"
+    with pytest.raises(LayerError, match="unexpected data after"):
+        unpack(blob, tmp_path / "d")

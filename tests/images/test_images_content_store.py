@@ -113,6 +113,19 @@ def test_second_writer_waits_then_sees_the_blob(store: ContentStore) -> None:
     assert seen == {"committed": True}
 
 
+def test_a_digest_mismatch_inside_the_ingest_discards_the_partial(store: ContentStore) -> None:
+    data = os.urandom(1000)
+    digest = sha256(data)
+    with pytest.raises(DigestMismatch):
+        with store.ingest(digest, len(data)) as ing:
+            ing.write(os.urandom(1000))  # what a lying registry sent; the writer finds out
+            raise DigestMismatch("the writer's own check failed")
+    again = store.ingest(digest, len(data))
+    assert again.offset == 0  # never resumed from the wrong bytes
+    again.write(data)
+    assert again.commit().read_bytes() == data
+
+
 def test_a_writer_waiting_on_one_that_aborts_starts_afresh(store: ContentStore) -> None:
     data = os.urandom(1000)
     digest = sha256(data)
