@@ -30,6 +30,7 @@ from engine.network.driver import NetworkDriver
 from engine.registry.client import RegistryClient
 from engine.runtime.runtime import Runtime
 from engine.runtime.stats import StatsSampler
+from engine.service.network_view import NetworkView
 from engine.service.containers import ContainerService
 from engine.service.execs import ExecService
 from engine.service.images import ImageService
@@ -72,6 +73,8 @@ class Engine(SystemService, ImageService, ContainerService, ExecService, Network
         self.network.reconcile()
         self.volumes = VolumeStore(self.state.volumes)
         self.sampler = StatsSampler()
+        self.network_view = NetworkView(self.network, self.bus)
+        self._listing_cache = None
         self._execs: dict[str, ExecInfo] = {}
         self._exec_lock = threading.Lock()
         self.containers = ContainerManager(Path(self.root), self.bus, self.images, self.graph, self.runtime,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -52,8 +51,6 @@ _INIT_PATHS = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/dev", "/dev/
 _LISTED = frozenset((Status.RUNNING, Status.PAUSED, Status.RESTARTING))
 """What ``docker ps`` shows without ``--all``."""
 
-_VIEW_LOCK = threading.Lock()
-
 _STATUS = {Status.CREATED: "created", Status.RUNNING: "running", Status.PAUSED: "paused",
            Status.RESTARTING: "restarting", Status.REMOVING: "removing", Status.EXITED: "exited",
            Status.DEAD: "dead"}
@@ -70,6 +67,10 @@ class ContainerService:
     network: NetworkDriver
     volumes: VolumeStore
     sampler: StatsSampler
+    network_view: NetworkView
+    """The networks as the driver lists them, remembered between bus events."""
+    _listing_cache: tuple[tuple[Any, ...], list[ContainerInfo]] | None
+    """The last event-loop listing and the (network generation, store version, all) it was made at."""
 
     # ----------------------------------------------------------------- views
 
@@ -130,21 +131,11 @@ class ContainerService:
                 found.append(NetworkAttachment(network=mode))
         return found
 
-    def _network_view(self) -> NetworkView:
-        """The networks as the driver lists them, remembered between bus events (made on first use)."""
-        view = self.__dict__.get("_network_view_cache")
-        if view is None:
-            with _VIEW_LOCK:
-                view = self.__dict__.get("_network_view_cache")
-                if view is None:
-                    view = self.__dict__["_network_view_cache"] = NetworkView(self.network, self.bus)
-        return view
-
     # ------------------------------------------------------------ lifecycle
 
     def list_containers(self, all: bool = False, size: bool = False) -> list[ContainerInfo]:  # noqa: A002
         """Running containers, or with ``all`` every one, newest first."""
-        networks_now = self._network_view().read()  # once per listing, not once per container
+        networks_now = self.network_view.read()  # once per listing, not once per container
         return [self._info(r, size, networks_now) for r in self.containers.list()
                 if all or r.status in _LISTED]
 
@@ -162,7 +153,7 @@ class ContainerService:
         every change of a record is saved, and every change of a network
         publishes an event.
         """
-        marked = self._network_view().marked()
+        marked = self.network_view.marked()
         if size or marked is None:
             return None
         store = self.containers.store
@@ -170,14 +161,14 @@ class ContainerService:
             return None
         try:
             key = (marked[0], store.version, all)
-            listed = self.__dict__.get("_listing_cache")
+            listed = self._listing_cache
             if listed is not None and listed[0] == key:
                 return listed[1]  # nothing saved, forgotten or published since: the same listing
             records = [r for r in self.containers.list() if all or r.status in _LISTED]
             if any(m.type == "volume" for r in records for m in r.spec.mounts):
                 return None
             infos = [self._info(r, False, marked[1]) for r in records]
-            self.__dict__["_listing_cache"] = (key, infos)
+            self._listing_cache = (key, infos)
             return infos
         finally:
             store.lock.release()
@@ -190,7 +181,7 @@ class ContainerService:
     def inspect_container(self, ref: str, size: bool = False) -> ContainerInfo:
         """One container."""
         record = self.containers.get(ref)
-        return self._info(record, size, self._network_view().read())  # read once, the next ones are quick
+        return self._info(record, size, self.network_view.read())  # read once, the next ones are quick
 
     def inspect_container_now(self, ref: str, size: bool = False) -> ContainerInfo | None:
         """:meth:`inspect_container` if it can be answered without waiting, else ``None``
@@ -199,7 +190,7 @@ class ContainerService:
         Raises:
             ContainerNotFound: no container ``ref``.
         """
-        networks_now = self._network_view().now()
+        networks_now = self.network_view.now()
         if size or networks_now is None:
             return None
         lock = self.containers.store.lock
