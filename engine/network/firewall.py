@@ -167,24 +167,47 @@ class Firewall:
                 self._restore({table: lines})
 
     def teardown(self) -> None:
-        """Remove this root's chains and jumps; the shared chains too once nobody uses them."""
+        """Remove this root's chains and jumps; the shared chains too once nobody uses them.
+
+        Both tables are cleaned even when one fails; the first failure is raised at the end.
+        """
+        failures: list[NetworkError] = []
         for table in ("nat", "filter"):
-            chains, rules = self._saved(table)
-            mine = [c for c in self._chains() if c in chains]
-            lines = [f"-D {c} {s}" for c, s in sorted(rules) if s.split()[-1] in mine
-                     and c in ("WHARF", "WHARF-POSTROUTING", "WHARF-FORWARD")]
-            lines += [f"-F {c}" for c in mine] + [f"-X {c}" for c in mine]
-            if lines:
-                self._restore({table: lines})
-            chains, rules = self._saved(table)
-            for shared_table, shared in self.SHARED:
-                if shared_table != table or shared not in chains:
-                    continue
-                if any(c == shared for c, _ in rules):
-                    continue  # another root still hangs its chain here
-                unjump = [f"-D {c} {s}" for c, s in sorted(rules) if s.endswith(f"-j {shared}")]
-                self._restore({table: unjump + [f"-X {shared}"]})
+            try:
+                self._teardown_table(table)
+            except NetworkError as error:
+                failures.append(error)
         self._present = set()
+        if failures:
+            raise failures[0]
+
+    def _teardown_table(self, table: str) -> None:
+        chains, rules = self._saved(table)
+        mine = [c for c in self._chains() if c in chains]
+        lines = [f"-D {c} {s}" for c, s in sorted(rules) if s.split()[-1] in mine
+                 and c in ("WHARF", "WHARF-POSTROUTING", "WHARF-FORWARD")]
+        lines += [f"-F {c}" for c in mine] + [f"-X {c}" for c in mine]
+        if lines:
+            self._restore({table: lines})
+        # Another engine on the host may hang its chain in a shared one (or jump to it) between
+        # our read and our batch: the batch then fails, and a fresh read decides again.
+        for attempt in range(3):
+            try:
+                self._drop_unused_shared(table)
+                return
+            except NetworkError:
+                if attempt == 2:
+                    raise
+
+    def _drop_unused_shared(self, table: str) -> None:
+        chains, rules = self._saved(table)
+        for shared_table, shared in self.SHARED:
+            if shared_table != table or shared not in chains:
+                continue
+            if any(c == shared for c, _ in rules):
+                continue  # another root still hangs its chain here
+            unjump = [f"-D {c} {s}" for c, s in sorted(rules) if s.endswith(f"-j {shared}")]
+            self._restore({table: unjump + [f"-X {shared}"]})
 
     # rules ---------------------------------------------------------------------
 
