@@ -17,6 +17,7 @@ milliseconds. Uptime cells tick with the stats feed, without a listing.
 from __future__ import annotations
 
 import threading
+import time
 
 from textual import work
 from textual.worker import Worker, get_current_worker
@@ -83,11 +84,13 @@ class ContainerListing:
 
     def _wait_for_change(self, worker: Worker[None], changed: threading.Event) -> bool:
         """Block until an event, the resync time or cancellation; ``True`` once cancelled."""
-        deadline = clock.monotonic() + self.refresh_every
+        # Real time, not clock.monotonic (which tests make run fast for rates): a deadline
+        # that passes on every read would turn this wait into a busy loop of listings.
+        deadline = time.monotonic() + self.refresh_every
         while not worker.is_cancelled:
-            if changed.wait(min(1.0, max(0.0, deadline - clock.monotonic()))):
+            if changed.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
                 return clock.nap(self.settle, lambda: worker.is_cancelled)
-            if clock.monotonic() >= deadline:
+            if time.monotonic() >= deadline:
                 return False
         return True
 
