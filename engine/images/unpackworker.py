@@ -33,6 +33,7 @@ from engine import errors
 from engine.errors import LayerError
 from engine.images.decompress import CHUNK
 from engine.images.unpack import UnpackResult, apply_layer
+from engine.runtime import syscalls
 
 _PIPE_SIZE = 1 << 20
 """Pipe buffer asked for (Linux ``F_SETPIPE_SZ``; capped by ``fs.pipe-max-size``)."""
@@ -71,7 +72,7 @@ def apply_layer_in_worker(source: BinaryIO, dest: str | os.PathLike[str], *,
     # -P: the module path must not start with the working folder ("/"), where a
     # stray ``engine`` package would shadow Wharf's own.
     command = [sys.executable, "-P", "-m", "engine.images.unpackworker", os.path.abspath(dest),
-               expected_diff_id or "", compressed_digest or ""]
+               expected_diff_id or "", compressed_digest or "", str(os.getpid())]
     with tempfile.TemporaryFile() as errors_file:  # a file, not a pipe nobody reads while pumping
         try:
             child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -150,7 +151,12 @@ def _result(returncode: int, out: bytes, err: bytes) -> UnpackResult:
 
 def main(argv: list[str]) -> int:
     """The child: unpack stdin into ``argv[0]``; print one JSON line (result or error)."""
-    dest, expected, compressed = argv[0], argv[1] or None, argv[2] or None
+    dest, expected, compressed, parent = argv[0], argv[1] or None, argv[2] or None, int(argv[3])
+    # Die with the engine: a killed engine's next start removes unfinished layer folders,
+    # and nothing may still be writing into them then.
+    syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        return 1  # the engine died before the line above took effect
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     source = os.fdopen(0, "rb", buffering=0)
     try:

@@ -111,3 +111,63 @@ def test_a_truncated_blob_is_a_layer_error(tmp_path: Path) -> None:
     dest.mkdir()
     with pytest.raises(LayerError, match="truncated"):
         apply_layer_in_worker(io.BytesIO(data), dest)
+
+
+_PARENT = """
+import sys
+sys.path.insert(0, {repo!r})
+from engine.images.unpackworker import apply_layer_in_worker
+apply_layer_in_worker(sys.stdin.buffer, {dest!r})
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_the_worker_dies_with_the_engine(tmp_path: Path) -> None:
+    """A SIGKILLed engine leaves no unpacker writing into the folder its next start removes."""
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    dest = tmp_path / "layer"
+    dest.mkdir()
+    repo = str(Path(__file__).resolve().parents[2])
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT.format(repo=repo, dest=str(dest))],
+                              stdin=subprocess.PIPE)
+    try:
+        assert parent.stdin is not None
+        parent.stdin.write(gzip.compress(_layer(), 1)[:100_000])  # a layer that never ends
+        parent.stdin.flush()
+        deadline = time.monotonic() + 20
+        while not (workers := _children(parent.pid)):
+            assert time.monotonic() < deadline, "the unpack worker did not start"
+            time.sleep(0.05)
+        time.sleep(0.5)  # well into its unpacking
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 5
+        while any(os.path.exists(f"/proc/{w}") and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]
+                  for w in workers if os.path.exists(f"/proc/{w}/stat")):
+            assert time.monotonic() < deadline, f"the unpack worker {workers} outlived the engine"
+            time.sleep(0.05)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        if parent.stdin is not None:
+            try:
+                parent.stdin.close()
+            except BrokenPipeError:
+                pass
