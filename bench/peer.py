@@ -85,10 +85,26 @@ class PeerDocker:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         stop_engine(self.process, self.docker)
-        subprocess.run(["umount", "-R", str(self.workdir)], capture_output=True, check=False)
+        unmount_below(self.workdir)
         if not self._had_docker0 and Path("/sys/class/net/docker0").exists():
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True, check=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def unmount_below(folder: Path) -> None:
+    """Unmount everything mounted at or below ``folder``, deepest first.
+
+    ``umount -R`` only works on a mount point, and dockerd's work dir is not
+    one: its data root (overlay mounts) and exec root (``netns/default``) are.
+    """
+    prefix = str(folder.resolve())
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].encode().decode("unicode_escape")
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
 
 
 def stop_engine(process: subprocess.Popen[bytes] | None,
