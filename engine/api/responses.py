@@ -37,11 +37,6 @@ def json_bytes(value: Any) -> bytes:
 
 def json_line(value: Any) -> bytes:
     """:func:`json_bytes` followed by a newline, as Docker ends its JSON bodies."""
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(value, option=_orjson.OPT_APPEND_NEWLINE)
-        except TypeError:
-            pass
     return json_bytes(value) + b"\n"
 
 

@@ -8,16 +8,13 @@ Images come from the session's real registry (tests/conftest.py).
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 
 import docker
 import pytest
-from wharf_api_fixtures import DaemonProcess, start_daemon_process
+from wharf_api_fixtures import DaemonProcess, cli, start_daemon_process
 
 from engine.client import ContainerError, DockerClient
 
@@ -34,14 +31,6 @@ def engine_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonPr
     if leftover:
         cli(process, "rm", "-f", *leftover)
     assert process.stop(signal.SIGTERM) == 0, process.output()
-
-
-def cli(daemon: DaemonProcess, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    docker_cli = shutil.which("docker")
-    assert docker_cli, "the docker CLI is not on PATH"
-    return subprocess.run([docker_cli, "-H", daemon.host, *args], capture_output=True, text=True,
-                          timeout=120, input=stdin,
-                          env={**os.environ, "DOCKER_CONFIG": str(daemon.root.parent / "docker-config")})
 
 
 def test_cli_pull_run_exec_logs_stop_rm(engine_daemon, test_images):

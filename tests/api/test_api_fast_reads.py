@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wharf_api_fixtures import DaemonProcess, start_daemon_process
+from wharf_api_fixtures import DaemonProcess, cli, start_daemon_process
 
 from engine.api.router import Api
 from engine.api.responses import json_bytes, json_line
@@ -138,21 +136,15 @@ def fast_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProc
     """``wharf daemon`` with the full engine; its containers and networks removed after."""
     process = start_daemon_process(tmp_path_factory.mktemp("fast"))
     yield process
-    leftover = _cli(process, "ps", "-aq").stdout.split()
+    leftover = cli(process, "ps", "-aq").stdout.split()
     if leftover:
-        _cli(process, "rm", "-f", *leftover)
-    _cli(process, "network", "rm", "fastnet")
+        cli(process, "rm", "-f", *leftover)
+    cli(process, "network", "rm", "fastnet")
     assert process.stop(signal.SIGTERM) == 0, process.output()
 
 
-def _cli(daemon: DaemonProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    docker_cli = shutil.which("docker")
-    assert docker_cli, "the docker CLI is not on PATH"
-    return subprocess.run([docker_cli, "-H", daemon.host, *args], capture_output=True, text=True, timeout=120)
-
-
 def _ok(daemon: DaemonProcess, *args: str) -> str:
-    done = _cli(daemon, *args)
+    done = cli(daemon, *args)
     assert done.returncode == 0, f"docker {' '.join(args)}: {done.stderr}"
     return done.stdout
 
@@ -196,4 +188,4 @@ def test_every_change_shows_in_the_next_listing(fast_daemon: DaemonProcess, test
 
     _ok(fast_daemon, "rm", "fast2")
     assert _listed(fast_daemon, "-a") == {}
-    assert _cli(fast_daemon, "inspect", "fast2").returncode == 1
+    assert cli(fast_daemon, "inspect", "fast2").returncode == 1

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,6 +91,15 @@ class DaemonProcess:
     def output(self) -> str:
         """What it logged so far."""
         return self.log.read_text(errors="replace")
+
+
+def cli(daemon: DaemonProcess, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The real docker CLI against ``daemon`` (with a docker config of its own)."""
+    docker_cli = shutil.which("docker")
+    assert docker_cli, "the docker CLI is not on PATH"
+    return subprocess.run([docker_cli, "-H", daemon.host, *args], capture_output=True, text=True,
+                          timeout=120, input=stdin,
+                          env={**os.environ, "DOCKER_CONFIG": str(daemon.root.parent / "docker-config")})
 
 
 def teardown_root_networking(root: Path) -> None:
